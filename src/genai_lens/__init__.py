@@ -1,0 +1,3 @@
+"""genai-lens: OpenTelemetry observability for LLM and RAG applications."""
+
+__version__ = "0.1.0"

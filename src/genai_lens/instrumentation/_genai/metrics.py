@@ -1,0 +1,73 @@
+"""The GenAI client metrics, with the bucket boundaries the semantic conventions recommend."""
+
+from __future__ import annotations
+
+from opentelemetry.metrics import Meter
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
+from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
+from opentelemetry.semconv.attributes import error_attributes as error
+from opentelemetry.semconv.attributes import server_attributes as server
+from opentelemetry.util.types import AttributeValue
+
+from genai_lens.instrumentation._genai.invocation import Invocation
+
+# From the GenAI metrics conventions: powers of 4 for tokens, doubling seconds from 10 ms for durations.
+TOKEN_USAGE_BUCKETS = tuple(4**i for i in range(14))  # 1, 4, 16, ... 67108864
+DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+TIME_TO_FIRST_CHUNK_BUCKETS = DURATION_BUCKETS
+
+_TOKEN_INPUT = "input"
+_TOKEN_OUTPUT = "output"
+
+
+class GenAIMetrics:
+    """Histograms shared by every instrumentor built on this layer."""
+
+    __slots__ = ("_duration", "_time_to_first_chunk", "_token_usage")
+
+    def __init__(self, meter: Meter) -> None:
+        self._token_usage = meter.create_histogram(
+            name=gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=list(TOKEN_USAGE_BUCKETS),
+        )
+        self._duration = meter.create_histogram(
+            name=gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+        self._time_to_first_chunk = meter.create_histogram(
+            name=gen_ai_metrics.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to receive the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=list(TIME_TO_FIRST_CHUNK_BUCKETS),
+        )
+
+    def record(self, invocation: Invocation, duration_s: float, error_type: str | None) -> None:
+        attributes: dict[str, AttributeValue] = {
+            genai.GEN_AI_OPERATION_NAME: invocation.operation,
+            genai.GEN_AI_PROVIDER_NAME: invocation.provider,
+        }
+        if invocation.request_model:
+            attributes[genai.GEN_AI_REQUEST_MODEL] = invocation.request_model
+        if invocation.response_model:
+            attributes[genai.GEN_AI_RESPONSE_MODEL] = invocation.response_model
+        if invocation.server_address:
+            attributes[server.SERVER_ADDRESS] = invocation.server_address
+        if invocation.server_port:
+            attributes[server.SERVER_PORT] = invocation.server_port
+        if error_type:
+            attributes[error.ERROR_TYPE] = error_type
+        self._duration.record(duration_s, attributes)
+        if invocation.time_to_first_chunk is not None:
+            self._time_to_first_chunk.record(invocation.time_to_first_chunk, attributes)
+        if invocation.input_tokens is not None:
+            self._token_usage.record(
+                invocation.input_tokens, {**attributes, genai.GEN_AI_TOKEN_TYPE: _TOKEN_INPUT}
+            )
+        if invocation.output_tokens is not None:
+            self._token_usage.record(
+                invocation.output_tokens, {**attributes, genai.GEN_AI_TOKEN_TYPE: _TOKEN_OUTPUT}
+            )

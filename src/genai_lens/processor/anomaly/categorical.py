@@ -1,0 +1,102 @@
+"""Flags that need no baseline: error, truncated output, content filter, empty completion.
+
+Finish reasons are matched case-insensitively on the raw provider values as well as the OTel ones,
+since only some instrumentations normalise them (OpenAI ``length``, Anthropic ``max_tokens``, Gemini
+``MAX_TOKENS``/``SAFETY``, Azure ``content_filter``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GenAiOperationNameValues,
+)
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+
+from genai_lens.processor.span_view import SpanView
+from genai_lens.semconv import GenaiLensAnomalyFlagsValues as Flag
+
+TRUNCATION_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "model_length"})
+CONTENT_FILTER_REASONS = frozenset(
+    {"content_filter", "safety", "prohibited_content", "blocklist", "spii", "recitation", "image_safety"}
+)
+# Calls that are expected to produce output; an embeddings call with 0 output tokens is normal.
+COMPLETION_OPERATIONS = frozenset(
+    {
+        GenAiOperationNameValues.CHAT.value,
+        GenAiOperationNameValues.TEXT_COMPLETION.value,
+        GenAiOperationNameValues.GENERATE_CONTENT.value,
+    }
+)
+# How a blocked prompt shows up on an error span: the error code, or Azure's error message.
+_CONTENT_FILTER_MARKS = ("content_filter", "content management policy")
+
+
+def categorical_flags(span: SpanView, output_tokens: int | None) -> list[str]:
+    flags: list[str] = []
+    error_type = span.get(ERROR_TYPE)
+    failed = span.is_error or error_type is not None
+    if failed:
+        flags.append(Flag.ERROR.value)
+    reasons = _finish_reasons(span)
+    if reasons & TRUNCATION_REASONS:
+        flags.append(Flag.TRUNCATED.value)
+    if reasons & CONTENT_FILTER_REASONS or (failed and _filtered_error(span, error_type)):
+        flags.append(Flag.CONTENT_FILTER.value)
+    if not failed and span.get(GEN_AI_OPERATION_NAME) in COMPLETION_OPERATIONS:
+        if output_tokens == 0 or _output_messages_empty(span):
+            flags.append(Flag.EMPTY_COMPLETION.value)
+    return flags
+
+
+def _finish_reasons(span: SpanView) -> set[str]:
+    value = span.get(GEN_AI_RESPONSE_FINISH_REASONS)
+    if isinstance(value, str):
+        return {value.lower()}
+    if isinstance(value, list):
+        return {v.lower() for v in value if isinstance(v, str)}
+    return set()
+
+
+def _filtered_error(span: SpanView, error_type: object) -> bool:
+    """An error the provider raised because its content filter blocked the prompt (Azure 400)."""
+    texts = (error_type.lower() if isinstance(error_type, str) else "", span.span.status.message.lower())
+    return any(mark in text for mark in _CONTENT_FILTER_MARKS for text in texts)
+
+
+def _output_messages_empty(span: SpanView) -> bool:
+    """True when content capture is on and the output holds no text, tool call or other part."""
+    value = span.get(GEN_AI_OUTPUT_MESSAGES)
+    if value is None:
+        return False
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
+    if not isinstance(value, list):
+        return False
+    return not any(_message_has_output(message) for message in value)
+
+
+def _message_has_output(message: object) -> bool:
+    if not isinstance(message, dict):
+        return True  # an unknown shape is not evidence of an empty completion
+    parts = message.get("parts")
+    if not isinstance(parts, list):
+        return parts is not None
+    for part in parts:
+        if not isinstance(part, dict):
+            return True
+        kind = part.get("type")
+        if kind == "text":
+            content = part.get("content")
+            if isinstance(content, str) and content.strip():
+                return True
+        elif kind != "reasoning":  # thinking alone is no answer; tool calls, media… are
+            return True
+    return False

@@ -1,0 +1,143 @@
+"""Look up genai-prices' bundled price table, never its network updater, with a bounded cache.
+
+We build the lookup on ``genai_prices.data.providers`` (the data shipped in the wheel) instead of the
+module-level snapshot, which ``genai_prices.UpdatePrices`` may swap for one downloaded from GitHub: costs
+stay reproducible for a given package version and nothing is fetched at start-up or at runtime.
+Model matching goes through ``Provider.find_model`` directly because the snapshot's own lookup cache is
+unbounded and never remembers misses; ours is an LRU keyed by (provider, model) that remembers both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from functools import lru_cache
+
+import genai_prices
+from genai_prices.data import providers as _BUNDLED_PROVIDERS
+from genai_prices.data_snapshot import find_provider_by_id
+from genai_prices.types import ModelInfo, PriceContext, Provider, TimeOfDateConstraint
+
+from genai_lens.processor.cost.breakdown import PricePlan
+
+PRICING_VERSION = f"genai-prices {genai_prices.__version__}"
+
+# OTel `gen_ai.provider.name` values (and common dialect values the normalizer may pass through) →
+# genai-prices provider ids. ``None``: self-hosted or unpriced, so only the user's overrides can price it.
+PROVIDER_IDS: dict[str, str | None] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "aws.bedrock": "aws",
+    "azure.ai.openai": "azure",
+    "az.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "azure": "azure",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gen_ai": "google",
+    "cohere": "cohere",
+    "mistral_ai": "mistral",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "perplexity": "perplexity",
+    "x_ai": "x-ai",
+    "together_ai": "together",
+    "openrouter": "openrouter",
+    "fireworks": "fireworks",
+    "cerebras": "cerebras",
+    "ibm.watsonx.ai": None,
+    "ollama": None,
+    "vllm": None,
+    "llama.cpp": None,
+    "lmstudio": None,
+    "huggingface": None,
+    "hugging_face": None,
+}
+
+# Values of the ``service_tier`` price context genai-prices knows; "default"/"auto" mean standard prices.
+SERVICE_TIERS = frozenset({"priority", "flex", "fast"})
+
+
+@dataclass(frozen=True, slots=True)
+class PricedModel:
+    """A model found in the table; ``fixed_plan`` is ``None`` when its price depends on the time of day."""
+
+    provider_id: str
+    model_id: str
+    info: ModelInfo
+    fixed_plan: PricePlan | None
+
+    def plan_at(self, when: datetime, service_tier: str | None) -> PricePlan:
+        if self.fixed_plan is not None:
+            return self.fixed_plan
+        return PricePlan(self.info.get_prices(when, _price_context(service_tier)))
+
+
+class PriceTable:
+    """Resolves (provider name, model, start time) to a genai-prices ``ModelPrice``, or ``None``."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self._providers: list[Provider] = list(_BUNDLED_PROVIDERS)
+        self._find_model = lru_cache(maxsize=cache_size)(self._find_model_uncached)
+        self._find_on_day = lru_cache(maxsize=cache_size)(self._find_on_day_uncached)
+
+    def lookup(
+        self, provider_name: str | None, model: str, when: datetime, service_tier: str | None = None
+    ) -> tuple[PricedModel, PricePlan] | None:
+        """The model and its price plan at ``when``; ``None`` when the table has no price for it."""
+        tier = service_tier if service_tier in SERVICE_TIERS else None
+        found = self._find_on_day(provider_name, model.lower(), when.astimezone(timezone.utc).date(), tier)
+        if found is None:
+            return None
+        return found, found.plan_at(when, tier)
+
+    def cache_info(self) -> tuple[int, int]:
+        """(hits, misses) of the day-level cache, for tests and diagnostics."""
+        info = self._find_on_day.cache_info()
+        return info.hits, info.misses
+
+    def _find_on_day_uncached(
+        self, provider_name: str | None, model: str, day: date, tier: str | None
+    ) -> PricedModel | None:
+        found = self._find_model(provider_name, model)
+        if found is None:
+            return None
+        provider_id, info = found
+        if _depends_on_time_of_day(info):
+            return PricedModel(provider_id, info.id, info, None)
+        noon = datetime(
+            day.year, day.month, day.day, 12, tzinfo=timezone.utc
+        )  # start-date prices switch on UTC days
+        return PricedModel(provider_id, info.id, info, PricePlan(info.get_prices(noon, _price_context(tier))))
+
+    def _find_model_uncached(self, provider_name: str | None, model: str) -> tuple[str, ModelInfo] | None:
+        provider = self._provider(provider_name, model)
+        if provider is None:
+            return None
+        info = provider.find_model(model, all_providers=self._providers)
+        return None if info is None else (provider.id, info)
+
+    def _provider(self, provider_name: str | None, model: str) -> Provider | None:
+        if provider_name is None:
+            # No provider on the span: let the model name pick one, as genai-prices itself does.
+            for provider in self._providers:
+                if provider.model_match is not None and provider.model_match.is_match(model):
+                    return provider
+            return None
+        key = provider_name.strip().lower()
+        if key in PROVIDER_IDS:
+            provider_id = PROVIDER_IDS[key]
+            if provider_id is None:
+                return None
+            key = provider_id
+        return find_provider_by_id(self._providers, key)
+
+
+def _price_context(tier: str | None) -> PriceContext | None:
+    return {"service_tier": tier} if tier else None  # type: ignore[return-value, typeddict-item]
+
+
+def _depends_on_time_of_day(info: ModelInfo) -> bool:
+    constraints = [c.constraint for c in info.prices] if isinstance(info.prices, list) else []
+    constraints += [v.constraint for v in info.price_variants or ()]
+    return any(isinstance(c, TimeOfDateConstraint) for c in constraints)

@@ -1,0 +1,107 @@
+"""Which instrumentation wrote a span, from a handful of marker keys (dictionary look-ups, no scan).
+
+Runs on every span, so the common case (not a GenAI span) costs a few ``in`` checks on the span's key
+index and nothing else. The order matters: several dialects share ``gen_ai.*`` names and differ only in
+the extra keys they add, so the most specific markers are checked first.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ga
+
+from genai_lens.processor.span_view import SpanView
+from genai_lens.semconv import GENAI_LENS_NORMALIZE_SOURCE_DIALECT, GenaiLensNormalizeSourceDialectValues
+
+_D = GenaiLensNormalizeSourceDialectValues
+OPENLLMETRY = _D.OPENLLMETRY.value
+OPENLLMETRY_LEGACY = _D.OPENLLMETRY_LEGACY.value
+OPENINFERENCE = _D.OPENINFERENCE.value
+OPENLIT = _D.OPENLIT.value
+OTEL_GENAI_LEGACY = _D.OTEL_GENAI_LEGACY.value
+OTEL_GENAI = _D.OTEL_GENAI.value
+GENAI_OTEL = _D.GENAI_OTEL_INSTRUMENT.value
+VERCEL_AI = _D.VERCEL_AI.value
+ANTHROPIC_NATIVE = _D.ANTHROPIC_NATIVE.value
+
+ALL_DIALECTS = tuple(member.value for member in _D)
+
+ANTHROPIC_SCOPE = "com.anthropic.sdk.python"
+
+# Marker keys, each written by exactly one family of instrumentations.
+_OI_KIND = "openinference.span.kind"
+_VERCEL_OPERATION = "ai.operationId"
+_VERCEL_MODEL = "ai.model.id"
+_OLL_REQUEST_TYPE = "llm.request.type"
+_OLL_LEGACY_KEYS = (
+    _OLL_REQUEST_TYPE,
+    "llm.usage.total_tokens",
+    "gen_ai.prompt.0.content",
+    "gen_ai.prompt.0.role",
+    "gen_ai.completion.0.content",
+    "gen_ai.completion.0.role",
+    "gen_ai.usage.cache_read_input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+)
+_OLL_NEW_KEYS = (
+    "gen_ai.usage.total_tokens",
+    "gen_ai.is_streaming",
+    "gen_ai.usage.reasoning_tokens",
+    "gen_ai.openai.api_base",
+)
+_GENAI_OTEL_KEYS = ("gen_ai.usage.token_count_estimated", "gen_ai.request.type", "gen_ai.server.ttft")
+_OPENLIT_SDK_KEY = "telemetry.sdk.name"
+_OPENLIT_KEYS = ("gen_ai.client.token.usage", "gen_ai.sdk.version")
+_OTEL_LEGACY_KEYS = (
+    ga.GEN_AI_USAGE_PROMPT_TOKENS,
+    ga.GEN_AI_USAGE_COMPLETION_TOKENS,
+    ga.GEN_AI_PROMPT,
+    ga.GEN_AI_COMPLETION,
+)
+
+
+def detect(view: SpanView) -> str | None:
+    """The dialect of ``view``; ``None`` for a span that is not a GenAI call or is already normalized."""
+    if GENAI_LENS_NORMALIZE_SOURCE_DIALECT in view:
+        return None  # idempotence: a span is normalized once
+    has_provider = ga.GEN_AI_PROVIDER_NAME in view
+    has_system = ga.GEN_AI_SYSTEM in view
+    if not (
+        has_provider or has_system or ga.GEN_AI_OPERATION_NAME in view or ga.GEN_AI_REQUEST_MODEL in view
+    ):
+        if _OI_KIND in view:
+            return OPENINFERENCE
+        if _VERCEL_OPERATION in view or _VERCEL_MODEL in view:
+            return VERCEL_AI
+        if _OLL_REQUEST_TYPE in view:
+            return OPENLLMETRY_LEGACY
+        return None
+    return _detect_gen_ai_family(view, has_provider, has_system)
+
+
+def _detect_gen_ai_family(view: SpanView, has_provider: bool, has_system: bool) -> str:
+    """Tell apart the instrumentations that all write some ``gen_ai.*`` keys."""
+    if _OI_KIND in view:
+        return OPENINFERENCE  # OI with OPENINFERENCE_ENABLE_GENAI_SEMCONV dual-emits gen_ai.*
+    if _VERCEL_OPERATION in view:
+        return VERCEL_AI  # AI SDK provider spans carry gen_ai.system too
+    if view.scope.name == ANTHROPIC_SCOPE:
+        return ANTHROPIC_NATIVE
+    sdk = view.get_any(_OPENLIT_SDK_KEY)
+    if (sdk is not None and sdk.string_value == "openlit") or _has_any(view, _OPENLIT_KEYS):
+        return OPENLIT
+    if (has_provider and has_system) or _has_any(view, _GENAI_OTEL_KEYS):
+        return GENAI_OTEL
+    if _has_any(view, _OLL_LEGACY_KEYS):
+        return OPENLLMETRY_LEGACY
+    if _has_any(view, _OLL_NEW_KEYS):
+        return OPENLLMETRY
+    if has_system or _has_any(view, _OTEL_LEGACY_KEYS):
+        return OTEL_GENAI_LEGACY
+    return OTEL_GENAI
+
+
+def _has_any(view: SpanView, keys: tuple[str, ...]) -> bool:
+    for key in keys:
+        if key in view:
+            return True
+    return False

@@ -1,0 +1,115 @@
+"""Redacts one string value, as plain text or, when it holds JSON, leaf by leaf.
+
+GenAI content often arrives as a JSON string (``gen_ai.input.messages``, ``input.value``). Redacting the
+parsed string leaves keeps the JSON valid and never touches numbers or keys; the result is re-serialized
+compactly. The raw string is scanned first, so JSON without findings is never parsed at all.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from genai_lens.processor.redact.modes import Mode, Replacer
+from genai_lens.processor.redact.scanner import Finding, Scanner
+
+DROP = object()
+"""Returned instead of a string when the holder of the value must be removed (drop mode)."""
+
+# Escapes glued to a value ("\n+44 20 ...") would hide its left edge from the detectors when the raw JSON
+# text is pre-scanned; blanking them keeps every offset (same length) and every boundary.
+_ESCAPES = ("\\\\", "\\n", "\\t", "\\r", '\\"', "\\/")
+
+
+def apply(text: str, findings: list[Finding], replacer: Replacer) -> str:
+    """``text`` with each finding replaced by its marker."""
+    pieces: list[str] = []
+    last = 0
+    for f in findings:
+        pieces.append(text[last : f.start])
+        pieces.append(replacer.marker(f.label, text[f.start : f.end]))
+        last = f.end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+class ContentRedactor:
+    """Scans and rewrites strings; ``redact`` reports the types found so the span can be annotated."""
+
+    def __init__(self, scanner: Scanner, replacer: Replacer) -> None:
+        self.scanner = scanner
+        self.replacer = replacer
+        self.drop = replacer.mode is Mode.DROP
+
+    def redact(self, text: str, found: list[str]) -> str | object | None:
+        """The new value, :data:`DROP`, or ``None`` when nothing was found; types go to ``found``."""
+        first = text[:1]
+        if first.isspace():
+            first = text.lstrip()[:1]
+        if first in ("{", "["):
+            probe = text
+            if "\\" in text:
+                for escape in _ESCAPES:
+                    probe = probe.replace(escape, "  ")
+            hints = self.scanner.scan(probe)
+            if not hints:
+                return None
+            before = len(found)
+            try:
+                document = json.loads(text)
+                if isinstance(document, dict | list):
+                    return self._redact_json(document, self._needles(probe, hints), found)
+            except (ValueError, RecursionError):  # not JSON after all, or nested too deep: plain text below
+                del found[before:]
+        findings = self.scanner.scan(text)
+        if not findings:
+            return None
+        found.extend(f.type for f in findings)
+        return DROP if self.drop else apply(text, findings, self.replacer)
+
+    def _needles(self, probe: str, hints: list[Finding]) -> list[tuple[str, Finding]] | None:
+        """The raw-JSON findings as ``(text, finding)``, longest first, or ``None`` to rescan each leaf.
+
+        Built-in matches never contain a quote, so each one found in the raw JSON lies inside one string
+        leaf and appears there verbatim unless it holds an escape: the leaves can be rewritten by plain
+        replacement instead of a second scan. User patterns and models promise nothing, so they rescan.
+        """
+        if not self.scanner.hints_are_exact:
+            return None
+        needles = {probe[h.start : h.end]: h for h in hints}
+        if any("\\" in text or "  " in text for text in needles):
+            return None
+        return sorted(needles.items(), key=lambda item: -len(item[0]))
+
+    def _redact_json(
+        self,
+        document: dict[str, Any] | list[Any],
+        needles: list[tuple[str, Finding]] | None,
+        found: list[str],
+    ) -> str | object | None:
+        before = len(found)
+        redacted = self._leaves(document, needles, found)
+        if len(found) == before:
+            return None  # the raw hit was in a number or a key: leave the text as it was
+        if self.drop:
+            return DROP
+        return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
+
+    def _leaves(self, node: Any, needles: list[tuple[str, Finding]] | None, found: list[str]) -> Any:
+        if isinstance(node, str):
+            if needles is None:
+                findings = self.scanner.scan(node)
+                if not findings:
+                    return node
+                found.extend(f.type for f in findings)
+                return apply(node, findings, self.replacer)
+            for needle, finding in needles:
+                if needle in node:
+                    found.extend([finding.type] * node.count(needle))
+                    node = node.replace(needle, self.replacer.marker(finding.label, needle))
+            return node
+        if isinstance(node, dict):
+            return {key: self._leaves(value, needles, found) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self._leaves(item, needles, found) for item in node]
+        return node

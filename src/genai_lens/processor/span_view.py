@@ -1,0 +1,156 @@
+"""A span's attributes as a key → value map over the protobuf message, shared by every stage.
+
+Stages work on OTLP protobuf messages directly (no conversion to SDK objects). Looking a key up in a
+protobuf ``repeated KeyValue`` is a linear scan, so the pipeline builds one :class:`SpanView` per span
+and every stage reads and writes through it; the index is kept in step with the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+AttributeValue = str | bool | int | float | bytes | list[Any] | dict[str, Any] | None
+
+
+def any_to_python(value: AnyValue) -> AttributeValue:
+    """Convert an OTLP ``AnyValue`` to the plain Python value it holds."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "int_value":
+        return value.int_value
+    if kind == "double_value":
+        return value.double_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "array_value":
+        return [any_to_python(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: any_to_python(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return value.bytes_value
+    return None
+
+
+def python_to_any(value: AttributeValue, target: AnyValue) -> None:
+    """Write a plain Python value into ``target`` (bool before int: ``True`` is an ``int``)."""
+    if isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, bytes):
+        target.bytes_value = value
+    elif isinstance(value, list | tuple):
+        array = target.array_value
+        del array.values[:]
+        for item in value:
+            python_to_any(item, array.values.add())
+    elif isinstance(value, dict):
+        kvlist = target.kvlist_value
+        del kvlist.values[:]
+        for key, item in value.items():
+            python_to_any(item, kvlist.values.add(key=key).value)
+    elif value is None:
+        target.Clear()
+    else:
+        raise TypeError(f"unsupported attribute value type: {type(value).__name__}")
+
+
+class SpanView:
+    """One span plus its resource and scope, with an attribute index that stages share."""
+
+    __slots__ = ("span", "resource", "scope", "_index", "_resource_index")
+
+    def __init__(self, span: Span, resource: Resource, scope: InstrumentationScope) -> None:
+        self.span = span
+        self.resource = resource
+        self.scope = scope
+        self._index: dict[str, int] = {kv.key: i for i, kv in enumerate(span.attributes)}
+        self._resource_index: dict[str, int] | None = None
+
+    # -- span attributes -------------------------------------------------------------------------
+    def __contains__(self, key: str) -> bool:
+        return key in self._index
+
+    def keys(self) -> Iterator[str]:
+        return iter(list(self._index))
+
+    def get(self, key: str, default: AttributeValue = None) -> AttributeValue:
+        i = self._index.get(key)
+        if i is None:
+            return default
+        return any_to_python(self.span.attributes[i].value)
+
+    def get_any(self, key: str) -> AnyValue | None:
+        """The raw ``AnyValue`` (no copy), for stages that edit values in place."""
+        i = self._index.get(key)
+        return None if i is None else self.span.attributes[i].value
+
+    def items(self) -> Iterator[tuple[str, AttributeValue]]:
+        for kv in self.span.attributes:
+            yield kv.key, any_to_python(kv.value)
+
+    def set(self, key: str, value: AttributeValue) -> None:
+        i = self._index.get(key)
+        if i is None:
+            kv: KeyValue = self.span.attributes.add(key=key)
+            self._index[key] = len(self.span.attributes) - 1
+            python_to_any(value, kv.value)
+        else:
+            python_to_any(value, self.span.attributes[i].value)
+
+    def set_default(self, key: str, value: AttributeValue) -> bool:
+        """Set ``key`` only when absent; return whether it was set."""
+        if key in self._index:
+            return False
+        self.set(key, value)
+        return True
+
+    def delete(self, key: str) -> bool:
+        i = self._index.pop(key, None)
+        if i is None:
+            return False
+        del self.span.attributes[i]
+        for k, j in self._index.items():
+            if j > i:
+                self._index[k] = j - 1
+        return True
+
+    def delete_many(self, keys: Sequence[str]) -> int:
+        """Remove several keys with one rebuild of the index (cheaper than repeated :meth:`delete`)."""
+        doomed = {self._index[k] for k in keys if k in self._index}
+        if not doomed:
+            return 0
+        kept = [kv for i, kv in enumerate(self.span.attributes) if i not in doomed]
+        copies = [KeyValue(key=kv.key, value=kv.value) for kv in kept]
+        del self.span.attributes[:]
+        self.span.attributes.extend(copies)
+        self._index = {kv.key: i for i, kv in enumerate(self.span.attributes)}
+        return len(doomed)
+
+    # -- resource attributes ---------------------------------------------------------------------
+    def resource_get(self, key: str, default: AttributeValue = None) -> AttributeValue:
+        if self._resource_index is None:
+            self._resource_index = {kv.key: i for i, kv in enumerate(self.resource.attributes)}
+        i = self._resource_index.get(key)
+        return default if i is None else any_to_python(self.resource.attributes[i].value)
+
+    # -- convenience -----------------------------------------------------------------------------
+    @property
+    def duration_s(self) -> float:
+        if self.span.end_time_unix_nano <= self.span.start_time_unix_nano:
+            return 0.0
+        return (self.span.end_time_unix_nano - self.span.start_time_unix_nano) / 1e9
+
+    @property
+    def is_error(self) -> bool:
+        return self.span.status.code == self.span.status.STATUS_CODE_ERROR

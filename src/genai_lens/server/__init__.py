@@ -1,0 +1,1 @@
+"""``genai-lens serve``: an OTLP receiver → processor stages → bounded queue → OTLP exporter service."""

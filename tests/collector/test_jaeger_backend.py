@@ -1,0 +1,51 @@
+"""The sandwich with a real Jaeger v2 (built from Go modules) as the backend, read back over its HTTP API."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from collector_harness import JaegerBackend, sandwich_env, send_traces, span_hex
+
+pytestmark = pytest.mark.timeout(2400)  # may trigger cold builds of the collector and of Jaeger
+
+
+@pytest.fixture
+def jaeger(jaeger_binary: Path, tmp_path: Path) -> Iterator[JaegerBackend]:
+    backend = JaegerBackend(jaeger_binary, tmp_path)
+    backend.start()
+    yield backend
+    backend.stop()
+
+
+def test_jaeger_yaml_delivers_whole_traces_to_jaeger(
+    start_collector, middle_factory, jaeger: JaegerBackend, tmp_path: Path
+) -> None:
+    env = sandwich_env(tmp_path / "queue")
+    middle = middle_factory("middle", env["OTELCOL_ENRICHED_GRPC_ENDPOINT"])
+    env["GENAI_LENS_ENDPOINT"] = middle.endpoint
+    env["JAEGER_ENDPOINT"] = jaeger.otlp_grpc_endpoint
+    middle.start()
+    start_collector("jaeger.yaml", env)  # the shipped file as is: no overlay
+
+    sent = send_traces(env["OTELCOL_APPS_GRPC_ENDPOINT"], traces=3)
+    per_trace = Counter(f"{span.context.trace_id:032x}" for span in sent.spans)
+    stored = jaeger.wait_for_traces(per_trace)
+
+    for trace_id, expected_count in per_trace.items():
+        spans = stored[trace_id]
+        assert len(spans) == expected_count, f"trace {trace_id}: {len(spans)} spans in Jaeger"
+        assert len({span["spanID"] for span in spans}) == expected_count, "duplicate spans in Jaeger"
+    by_id = {span["spanID"]: span for spans in stored.values() for span in spans}
+    for span in sent.spans:
+        got = by_id[span_hex(span)]
+        assert got["operationName"] == span.name
+        parents = [ref["spanID"] for ref in got.get("references", []) if ref["refType"] == "CHILD_OF"]
+        expected_parents = [f"{span.parent.span_id:016x}"] if span.parent is not None else []
+        assert parents == expected_parents, f"{span.name}: parent link broken in Jaeger"
+    for span in sent.non_genai():
+        tags = {tag["key"]: tag["value"] for tag in by_id[span_hex(span)]["tags"]}
+        for key, value in span.attributes.items():
+            assert tags.get(key) == value, f"{span.name}: tag {key} changed"
