@@ -6,7 +6,10 @@ notes/dialects.md §1). Each sample below is built from the attribute names thos
 (notes/dialects.md §2-3 and notes/anchors.md §2: OpenLIT 1.45 ``semcov``, contrib ``openai-v2`` with
 ``Schemas.V1_30_0``, genai-otel 1.42 ``semconv.py`` "both names" mode, OpenLLMetry 0.52 ``gen_ai.prompt.N``)
 and filled with the numbers of a real recorded call from ../shared/cassettes, so every expected value is
-the provider's own.
+the provider's own. The same goes for span shapes the dumps lack: OpenInference EMBEDDING/TOOL/AGENT/
+RETRIEVER kinds (OpenInference spec), Vercel ``ai.toolCall``/``ai.embed.doEmbed`` (AI SDK telemetry docs)
+and the provider-value vocabularies listed in notes/anchors.md §2. (Anthropic's native SDK spans are
+produced for real in test_normalize_anthropic_native.py.)
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from normalize_samples import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ga
+from opentelemetry.semconv._incubating.attributes import openai_attributes as oa
 
 from genai_lens.processor.normalize import NormalizeStage
 from genai_lens.processor.span_view import SpanView
@@ -164,7 +168,7 @@ def test_contrib_v130_span() -> None:
     assert values[GENAI_LENS_NORMALIZE_SOURCE_DIALECT] == "otel_genai_legacy"
     assert values[ga.GEN_AI_PROVIDER_NAME] == "openai"
     assert values[ga.GEN_AI_RESPONSE_FINISH_REASONS] == ["tool_call"]
-    assert values["openai.response.service_tier"] == "default"
+    assert values[oa.OPENAI_RESPONSE_SERVICE_TIER] == "default"
     assert values[ga.GEN_AI_USAGE_INPUT_TOKENS] == call.input_total
     assert span.span.name == f"chat {call.request['model']}"  # already conventional: untouched
     assert values[ga.GEN_AI_SYSTEM] == "openai"  # originals stay by default
@@ -356,7 +360,7 @@ def test_openllmetry_legacy_openai_tool_call() -> None:
     values = attrs(span)
     assert values[ga.GEN_AI_USAGE_INPUT_TOKENS] == call.input_total
     assert values[ga.GEN_AI_REQUEST_STREAM] is False
-    assert values["openai.response.system_fingerprint"] == "fp_test"
+    assert values[oa.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] == "fp_test"
     assert json.loads(values[ga.GEN_AI_TOOL_DEFINITIONS]) == [{"type": "function", **tool}]
     output = json.loads(values[ga.GEN_AI_OUTPUT_MESSAGES])[0]
     assert output["finish_reason"] == "tool_call"
@@ -497,3 +501,13 @@ def test_openinference_other_kinds(kind: str, extra: dict[str, Any], operation: 
     if kind == "EMBEDDING":
         assert span.get(ga.GEN_AI_REQUEST_MODEL) == "text-embedding-3-small"
         assert span.get(ga.GEN_AI_USAGE_INPUT_TOKENS) == 8
+
+
+def test_openlit_is_recognised_by_its_tracer_scope_alone() -> None:
+    """OpenLIT names its tracer after its module ``openlit.otel.tracing``; no marker attribute needed."""
+    attributes, call = openlit_anthropic(CACHE_WRITE_ID, cost=0.0)
+    for key in ("telemetry.sdk.name", "gen_ai.sdk.version", "gen_ai.client.token.usage"):
+        del attributes[key]
+    span = run("chat x", attributes, scope="openlit.otel.tracing")
+    assert span.get(GENAI_LENS_NORMALIZE_SOURCE_DIALECT) == "openlit"
+    assert span.get(ga.GEN_AI_USAGE_INPUT_TOKENS) == call.input_total

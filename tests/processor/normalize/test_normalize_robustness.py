@@ -56,7 +56,7 @@ SOURCE_KEYS = [
     ga.GEN_AI_USAGE_INPUT_TOKENS,
     ga.GEN_AI_USAGE_PROMPT_TOKENS,
     "gen_ai.usage.cost",
-    "gen_ai.usage.cache_read.input_tokens",
+    ga.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     "gen_ai.response.finish_reason",
     "gen_ai.prompt.system",
     "llm.tools",

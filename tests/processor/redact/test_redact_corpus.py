@@ -233,3 +233,27 @@ def test_real_span_samples_with_pii_planted_are_caught(redactor) -> None:
     assert view.get("output.value") == attributes["output.value"]  # untouched, not even re-serialized
     assert view.get("genai_lens.redaction.count") == 4
     assert view.get("genai_lens.redaction.types") == ["email", "phone"]
+
+
+ADJACENT: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "+44 20 7946 0958 4111 1111 1111 1111",
+        [("+44 20 7946 0958", "phone"), ("4111 1111 1111 1111", "credit_card")],
+    ),
+    (
+        "4111 1111 1111 1111 5500 0000 0000 0004",
+        [("4111 1111 1111 1111", "credit_card"), ("5500 0000 0000 0004", "credit_card")],
+    ),
+    ("+1 415 555 2671 2024 was the year", [("+1 415 555 2671", "phone")]),
+    ("IBAN DE89 3704 0044 0532 0130 00 1234 ref", [("DE89 3704 0044 0532 0130 00", "iban")]),
+    ("ssn 123-45-6789, 078-05-1120", [("123-45-6789", "us_ssn"), ("078-05-1120", "us_ssn")]),
+    (
+        "a@example.com,b@example.org;10.0.0.1/10.0.0.2",
+        [("a@example.com", "email"), ("b@example.org", "email"), ("10.0.0.1", "ipv4"), ("10.0.0.2", "ipv4")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ADJACENT, ids=[a[0][:30] for a in ADJACENT])
+def test_neighbouring_values_are_each_found(scanner: Scanner, text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(text[f.start : f.end], f.type) for f in scanner.scan(text)] == expected

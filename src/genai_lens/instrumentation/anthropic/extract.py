@@ -40,7 +40,14 @@ def _int(value: Any) -> int | None:
 
 
 def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
-    """``gen_ai.request.*`` attributes from ``messages.create`` kwargs (or the JSON body, same keys)."""
+    """``gen_ai.request.*`` attributes from ``messages.create`` kwargs (or the JSON body, same keys).
+
+    ``extra_body`` counts too: anthropic 2.x dropped ``temperature``/``top_p``/``top_k`` from the method
+    signature, so that is where such parameters travel now.
+    """
+    extra = kwargs.get("extra_body")
+    if isinstance(extra, Mapping):
+        kwargs = {**kwargs, **extra}
     attributes: dict[str, AttributeValue] = {}
     for key, attribute, kinds in _REQUEST_NUMBERS:
         value = kwargs.get(key)

@@ -26,6 +26,7 @@ ANTHROPIC_NATIVE = _D.ANTHROPIC_NATIVE.value
 ALL_DIALECTS = tuple(member.value for member in _D)
 
 ANTHROPIC_SCOPE = "com.anthropic.sdk.python"
+OPENLIT_SCOPE_PREFIX = "openlit."  # its tracer is ``get_tracer(__name__)`` in ``openlit.otel.tracing``
 
 # Marker keys, each written by exactly one family of instrumentations.
 _OI_KIND = "openinference.span.kind"
@@ -84,10 +85,15 @@ def _detect_gen_ai_family(view: SpanView, has_provider: bool, has_system: bool) 
         return OPENINFERENCE  # OI with OPENINFERENCE_ENABLE_GENAI_SEMCONV dual-emits gen_ai.*
     if _VERCEL_OPERATION in view:
         return VERCEL_AI  # AI SDK provider spans carry gen_ai.system too
-    if view.scope.name == ANTHROPIC_SCOPE:
+    scope = view.scope.name
+    if scope == ANTHROPIC_SCOPE:
         return ANTHROPIC_NATIVE
     sdk = view.get_any(_OPENLIT_SDK_KEY)
-    if (sdk is not None and sdk.string_value == "openlit") or _has_any(view, _OPENLIT_KEYS):
+    if (
+        scope.startswith(OPENLIT_SCOPE_PREFIX)
+        or (sdk is not None and sdk.string_value == "openlit")
+        or _has_any(view, _OPENLIT_KEYS)
+    ):
         return OPENLIT
     if (has_provider and has_system) or _has_any(view, _GENAI_OTEL_KEYS):
         return GENAI_OTEL

@@ -16,9 +16,9 @@ RENAMES: Table = (
     ("gen_ai.is_streaming", ga.GEN_AI_REQUEST_STREAM),
     ("gen_ai.usage.cache_read_input_tokens", ga.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
     ("gen_ai.usage.cache_creation_input_tokens", ga.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-    ("gen_ai.openai.response.system_fingerprint", oa.OPENAI_RESPONSE_SYSTEM_FINGERPRINT),
-    ("gen_ai.openai.response.service_tier", oa.OPENAI_RESPONSE_SERVICE_TIER),
-    ("gen_ai.openai.request.service_tier", oa.OPENAI_REQUEST_SERVICE_TIER),
+    (ga.GEN_AI_OPENAI_RESPONSE_SYSTEM_FINGERPRINT, oa.OPENAI_RESPONSE_SYSTEM_FINGERPRINT),
+    (ga.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER, oa.OPENAI_RESPONSE_SERVICE_TIER),
+    (ga.GEN_AI_OPENAI_REQUEST_SERVICE_TIER, oa.OPENAI_REQUEST_SERVICE_TIER),
 )
 
 

@@ -33,7 +33,7 @@ RENAMES: m.Table = (
     ("llm.response.finish_reason", ga.GEN_AI_RESPONSE_FINISH_REASONS),
     ("llm.response.stop_reason", ga.GEN_AI_RESPONSE_FINISH_REASONS),
     ("gen_ai.openai.system_fingerprint", oa.OPENAI_RESPONSE_SYSTEM_FINGERPRINT),
-    ("gen_ai.openai.response.system_fingerprint", oa.OPENAI_RESPONSE_SYSTEM_FINGERPRINT),
+    (ga.GEN_AI_OPENAI_RESPONSE_SYSTEM_FINGERPRINT, oa.OPENAI_RESPONSE_SYSTEM_FINGERPRINT),
 )
 
 REQUEST_TYPES = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from genai_lens.processor.redact.clean_cache import CleanCache
 from genai_lens.processor.redact.modes import Mode, Replacer
 from genai_lens.processor.redact.scanner import Finding, Scanner
 
@@ -36,13 +37,23 @@ def apply(text: str, findings: list[Finding], replacer: Replacer) -> str:
 class ContentRedactor:
     """Scans and rewrites strings; ``redact`` reports the types found so the span can be annotated."""
 
-    def __init__(self, scanner: Scanner, replacer: Replacer) -> None:
+    def __init__(self, scanner: Scanner, replacer: Replacer, clean_cache: CleanCache | None = None) -> None:
         self.scanner = scanner
         self.replacer = replacer
         self.drop = replacer.mode is Mode.DROP
+        self.clean_cache = clean_cache if clean_cache is not None else CleanCache()
 
     def redact(self, text: str, found: list[str]) -> str | object | None:
         """The new value, :data:`DROP`, or ``None`` when nothing was found; types go to ``found``."""
+        key = self.clean_cache.key(text)
+        if key in self.clean_cache:
+            return None
+        result = self._redact(text, found)
+        if result is None:
+            self.clean_cache.add(key)
+        return result
+
+    def _redact(self, text: str, found: list[str]) -> str | object | None:
         first = text[:1]
         if first.isspace():
             first = text.lstrip()[:1]

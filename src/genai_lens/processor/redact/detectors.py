@@ -96,6 +96,8 @@ class Detector:
     validator: Validator | None = None
     group: int = 0
     """Which regex group is the sensitive part (``Bearer <token>`` keeps the word ``Bearer``)."""
+    shrink: bool = False
+    """On a failed validation, retry the candidate cut back at its separators (see :meth:`_matches`)."""
     prerequisite: str = ""
     """A cheap whole-string condition checked before any hot: ``token_run`` (:data:`TOKEN_RUN`) or
     ``digit_run`` (:data:`DIGIT_RUN`); one failed check skips a whole family of detectors."""
@@ -162,16 +164,46 @@ class Detector:
             pos = max(window_end, hit_end)
 
     def _matches(self, text: str, pos: int, endpos: int) -> list[tuple[int, int]]:
+        """Validated matches in ``text[pos:endpos]``.
+
+        A candidate that fails validation may have swallowed a neighbour ("+44 20 7946 0958 4111 1111 ...":
+        a phone then a card). With ``shrink`` the candidate is cut back at its separators, longest first,
+        until it validates; either way the search resumes right after what was kept, or one character
+        after a rejected start, so the neighbour is still found.
+        """
         spans: list[tuple[int, int]] = []
         validate = self.validator
         group = self.group
-        for match in self.regex.finditer(text, pos, endpos):
+        search = self.regex.search
+        while pos < endpos:
+            match = search(text, pos, endpos)
+            if match is None:
+                break
             start, end = match.span(group)
             if start < 0 or start == end:
+                pos = match.end() if match.end() > pos else pos + 1
                 continue
             if validate is None or validate(text[start:end], text, start):
                 spans.append((start, end))
+                pos = max(match.end(), pos + 1)
+                continue
+            kept = self._shrink(text, start, end) if self.shrink else None
+            if kept is not None:
+                spans.append((start, kept))
+                pos = kept
+            else:
+                pos = match.start() + 1
         return spans
+
+    def _shrink(self, text: str, start: int, end: int) -> int | None:
+        """The longest prefix ``text[start:cut]``, cut just before a separator, that validates."""
+        assert self.validator is not None
+        candidate = text[start:end]
+        for cut in range(len(candidate) - 1, 0, -1):
+            if candidate[cut] in " .-" and candidate[cut - 1] not in " .-(":
+                if self.validator(candidate[:cut], text, start):
+                    return start + cut
+        return None
 
 
 # -- validators -------------------------------------------------------------------------------------
@@ -252,6 +284,8 @@ def _iban_ok(candidate: str, text: str, start: int) -> bool:
 def _phone_ok(candidate: str, text: str, start: int) -> bool:
     digits = sum(ch.isdigit() for ch in candidate)
     if candidate.startswith("+"):
+        if candidate.startswith("+1") and not candidate[2:3].isdigit():
+            return digits == 11  # North American Numbering Plan: +1 and ten digits
         return 8 <= digits <= 15
     return 9 <= digits <= 12
 
@@ -324,7 +358,11 @@ _PHONE = re.compile(
     r")(?![\w-]|[.,:/]\d)"
 )
 
-_CREDIT_CARD = re.compile(r"(?<![\w.,+-])\d(?:[ -]?\d){12,18}(?![\w-]|[.,]\d)")
+# Card layouts as printed: 4-4-4-4(-1..3), Amex/Diners 4-6-5/4-6-4 (one separator kind), or 13-19 digits.
+_CREDIT_CARD = re.compile(
+    r"(?<![\w.,+-])(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}|\d{13,19})"
+    r"(?![\w-]|[.,]\d)"
+)
 
 _US_SSN = re.compile(r"(?<![\w.-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-]|\.\d)")
 
@@ -469,6 +507,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         right=b"A0 ",
         max_right=42,
         validator=_iban_ok,
+        shrink=True,
         prerequisite="digit_run",
     ),
     Detector(
@@ -504,6 +543,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         right=b"0 .()-",
         max_right=30,
         validator=_phone_ok,
+        shrink=True,
     ),
     Detector(
         "ipv6",
