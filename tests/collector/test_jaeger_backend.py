@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collector_harness import JaegerBackend, sandwich_env, send_traces, span_hex
+from collector_harness import CONFIG_DIR, JaegerBackend, sandwich_env, send_traces, span_hex
 
 pytestmark = pytest.mark.timeout(2400)  # may trigger cold builds of the collector and of Jaeger
 
@@ -49,3 +50,11 @@ def test_jaeger_yaml_delivers_whole_traces_to_jaeger(
         tags = {tag["key"]: tag["value"] for tag in by_id[span_hex(span)]["tags"]}
         for key, value in span.attributes.items():
             assert tags.get(key) == value, f"{span.name}: tag {key} changed"
+
+
+def test_jaeger_backend_config_validates(jaeger_binary: Path) -> None:
+    config = CONFIG_DIR / "jaeger" / "jaeger-backend.yaml"
+    result = subprocess.run(
+        [str(jaeger_binary), "validate", "--config", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 
 import anthropic
+import pydantic
 import pytest
 from anthropic_support import (
     async_client_for,
@@ -148,6 +150,9 @@ def test_prompt_cache_write_then_read(instrumented, replay, spans, metric_points
 def test_stream_usage_is_the_final_usage(instrumented, replay, spans, metric_points, cassette_name):
     server = replay(cassette_name)
     stream = client_for(server).messages.create(**request_body(cassette_name))
+    assert isinstance(
+        stream, anthropic.Stream
+    )  # our proxy stays a Stream to the user (0.x overrides isinstance)
     events = [event.type for event in stream]
     assert events[0] == "message_start" and events[-1] == "message_stop"
 
@@ -226,14 +231,73 @@ def test_suppressed_instrumentation_makes_no_span(instrumented, replay, spans, m
     assert "gen_ai.client.token.usage" not in metric_points()
 
 
-def test_uninstrument_restores_the_sdk(instrument, replay, spans):
-    from anthropic.resources.messages import AsyncMessages, Messages
+def patched_targets():
+    """Every SDK attribute the instrumentor may replace, as (owner, name) pairs present in this SDK."""
+    import anthropic._base_client as base_client
+    import anthropic._streaming as streaming
+    from anthropic.resources import messages as stable
+    from anthropic.resources.beta import messages as beta
 
-    originals = (Messages.create, Messages.stream, AsyncMessages.create, AsyncMessages.stream)
+    owners = [stable.Messages, stable.AsyncMessages, beta.Messages, beta.AsyncMessages]
+    targets = [(o, m) for o in owners for m in ("create", "parse", "stream") if m in vars(o)]
+    metas = [getattr(streaming, m) for m in ("_SyncStreamMeta", "_AsyncStreamMeta") if hasattr(streaming, m)]
+    targets += [(meta, "__instancecheck__") for meta in metas]  # anthropic 0.x only
+    if hasattr(base_client, "finish_api_call_span"):
+        targets.append((base_client, "finish_api_call_span"))
+    return targets
+
+
+def test_uninstrument_restores_the_sdk(instrument, replay, spans):
+    before = {(id(o), n): vars(o)[n] for o, n in patched_targets()}
     instrumentor = instrument()
-    assert Messages.create is not originals[0]
+    changed = [n for o, n in patched_targets() if vars(o)[n] is not before[(id(o), n)]]
+    assert {"create", "parse", "stream"} <= set(changed)
+    assert len(changed) == len(patched_targets())
     instrumentor.uninstrument()
-    assert (Messages.create, Messages.stream, AsyncMessages.create, AsyncMessages.stream) == originals
+    assert {(id(o), n): vars(o)[n] for o, n in patched_targets()} == before
     server = replay(BASIC)
     client_for(server).messages.create(**request_body(BASIC))
     assert genai_spans(spans()) == []
+
+
+STRUCTURED = "anthropic/messages_structured_output_sonnet45.yaml"
+
+
+class Joke(pydantic.BaseModel):
+    joke: str
+    rating: int
+
+
+@pytest.mark.parametrize("resource", ["messages", "beta.messages"])
+def test_parse_structured_output(instrumented, replay, spans, resource):
+    server = replay(STRUCTURED)
+    body = request_body(STRUCTURED)
+    client = client_for(server)
+    target = client.beta.messages if resource == "beta.messages" else client.messages
+    message = target.parse(
+        model=body["model"], max_tokens=body["max_tokens"], messages=body["messages"], output_format=Joke
+    )
+    recorded = json.loads(response_json(STRUCTURED)["content"][0]["text"])
+    assert message.parsed_output.rating == recorded["rating"]
+
+    attrs = only_span(spans).attributes
+    assert attrs[genai.GEN_AI_OUTPUT_TYPE] == "json"
+    assert attrs[genai.GEN_AI_RESPONSE_ID] == response_json(STRUCTURED)["id"]
+    assert attrs[genai.GEN_AI_USAGE_OUTPUT_TOKENS] == expected_usage(STRUCTURED)["output"]
+    assert attrs[genai.GEN_AI_USAGE_INPUT_TOKENS] == expected_usage(STRUCTURED)["input"]
+
+
+def test_beta_create_and_stream_helper(instrumented, replay, spans):
+    server = replay(BASIC, STREAM)
+    client = client_for(server)
+    client.beta.messages.create(**request_body(BASIC))
+    body = request_body(STREAM)
+    body.pop("stream")
+    with client.beta.messages.stream(**body) as stream:
+        final = stream.get_final_message()
+    assert final.usage.output_tokens == expected_stream_usage(STREAM)["output"]
+    found = genai_spans(spans())
+    assert [s.instrumentation_scope.name for s in found] == [SCOPE, SCOPE]
+    assert found[0].attributes[genai.GEN_AI_USAGE_OUTPUT_TOKENS] == expected_usage(BASIC)["output"]
+    assert found[1].attributes[genai.GEN_AI_USAGE_OUTPUT_TOKENS] == expected_stream_usage(STREAM)["output"]
+    assert found[1].attributes["genai_lens.stream.end_reason"] == "exhausted"

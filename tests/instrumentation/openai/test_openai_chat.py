@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import openai
 import pydantic
@@ -246,3 +247,29 @@ def test_azure_streaming_skips_the_prompt_filter_chunk(instrumented, replay, azu
     (span,) = spans()
     assert span.attributes[genai.GEN_AI_RESPONSE_ID] == next(c.id for c in chunks if c.id)
     assert span.attributes[genai.GEN_AI_RESPONSE_MODEL] == next(c.model for c in chunks if c.model)
+
+
+def test_connection_error(instrumented, spans, metric_points):
+    with socket.socket() as probe:  # a loopback port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    oai = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="test-key", max_retries=0, timeout=5)
+    with pytest.raises(openai.APIConnectionError):
+        oai.chat.completions.create(model="gpt-3.5-turbo", messages=JOKE)
+    (span,) = spans()
+    assert span.attributes[error_attributes.ERROR_TYPE] == "APIConnectionError"
+    assert span.attributes[server_attributes.SERVER_PORT] == port
+    assert http_attributes.HTTP_RESPONSE_STATUS_CODE not in span.attributes
+    (duration,) = metric_points()["gen_ai.client.operation.duration"]
+    assert duration.attributes[error_attributes.ERROR_TYPE] == "APIConnectionError"
+
+
+def test_with_raw_response(instrumented, replay, client, spans):
+    server = replay("openai/chat_basic_gpt35.yaml")
+    raw = client(server).chat.completions.with_raw_response.create(model="gpt-3.5-turbo", messages=JOKE)
+    assert raw.headers.get("openai-model") == "gpt-3.5-turbo-0125"  # the caller still has the raw response
+    completion = raw.parse()
+    assert raw.parse() is completion
+    (span,) = spans()
+    assert span.attributes[genai.GEN_AI_RESPONSE_ID] == completion.id
+    assert span.attributes[genai.GEN_AI_USAGE_OUTPUT_TOKENS] == completion.usage.completion_tokens

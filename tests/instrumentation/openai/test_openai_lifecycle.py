@@ -17,6 +17,7 @@ STREAM = "openai/chat_streaming_include_usage_gpt4.yaml"
 
 
 def patched_methods():
+    from openai.resources import completions as legacy
     from openai.resources.chat.completions import completions
     from openai.resources.embeddings import AsyncEmbeddings, Embeddings
     from openai.resources.responses import responses
@@ -28,9 +29,11 @@ def patched_methods():
         responses.AsyncResponses,
         Embeddings,
         AsyncEmbeddings,
+        legacy.Completions,
+        legacy.AsyncCompletions,
     ]
     return {
-        (owner.__qualname__, name): owner.__dict__[name]
+        (owner.__module__, owner.__qualname__, name): owner.__dict__[name]
         for owner in owners
         for name in ("create", "parse")
         if name in owner.__dict__
@@ -43,7 +46,7 @@ def test_dependencies():
 
 def test_uninstrument_restores_the_originals_exactly(tracer_provider, meter_provider, replay, client, spans):
     before = patched_methods()
-    assert len(before) == 10
+    assert len(before) == 12
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     try:

@@ -160,3 +160,14 @@ def test_azure_embeddings_401(instrumented, replay, azure_client, recorded, span
     assert ok.attributes[genai.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
     assert failed.attributes[error_attributes.ERROR_TYPE] == "AuthenticationError"
     assert failed.attributes[http_attributes.HTTP_RESPONSE_STATUS_CODE] == 401
+
+
+def test_legacy_text_completion(instrumented, replay, client, recorded, spans):
+    server = replay("openai/legacy_completion_davinci002.yaml")
+    response = client(server).completions.create(**recorded(server))
+    (span,) = spans()
+    assert span.name == "text_completion davinci-002"
+    assert span.attributes[genai.GEN_AI_OPERATION_NAME] == "text_completion"
+    assert span.attributes[genai.GEN_AI_RESPONSE_FINISH_REASONS] == ("length",)
+    assert span.attributes[genai.GEN_AI_USAGE_INPUT_TOKENS] == response.usage.prompt_tokens
+    assert span.attributes[genai.GEN_AI_USAGE_OUTPUT_TOKENS] == response.usage.completion_tokens

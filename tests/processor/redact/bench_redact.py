@@ -1,6 +1,7 @@
 """Micro-benchmark for the redact stage; not collected by pytest (no timing asserts in tests).
 
-Run: ``.venv/bin/python tests/processor/redact/bench_redact.py [iterations]``. Compares µs/span of a
+Run: ``.venv/bin/python tests/processor/redact/bench_redact.py [spans]`` (CPU time, so other load matters
+less). Compares µs/span of a
 protobuf decode + attribute scan + encode (the floor any stage pays) with decode + redact + encode, on a
 ~3 KB GenAI chat span (OTel content attributes plus OpenInference-style flattened copies), with and
 without PII in its content.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import timeit
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -31,10 +33,10 @@ ASSISTANT = (
 PII = " You can reach me at jane.doe@example.com or +44 20 7946 0958, card 4111 1111 1111 1111."
 
 
-def chat_request(with_pii: bool) -> bytes:
-    """One OTLP request holding one ~3 KB chat span."""
-    user = USER * 3 + (PII if with_pii else "")
-    answer = ASSISTANT * 3
+def chat_request(with_pii: bool, variant: int = 0) -> bytes:
+    """One OTLP request holding one ~3 KB chat span; ``variant`` makes every content string different."""
+    user = f"Trip {variant}. " + USER * 3 + (PII if with_pii else "")
+    answer = f"Option set {variant}. " + ASSISTANT * 3
     messages = [
         {"role": "system", "parts": [{"type": "text", "content": SYSTEM * 2}]},
         {"role": "user", "parts": [{"type": "text", "content": user}]},
@@ -87,19 +89,29 @@ def baseline(data: bytes) -> bytes:
 def main() -> None:
     number = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     for with_pii in (False, True):
-        data = chat_request(with_pii)
-        pipeline = Pipeline([RedactStage.from_config({}, StageContext())])
+        # Distinct content in every span (the clean cache never hits), and the same span over and over.
+        for label, requests in (
+            ("distinct", [chat_request(with_pii, i) for i in range(number)]),
+            ("repeated", [chat_request(with_pii)] * number),
+        ):
 
-        def redacted(data: bytes = data, pipeline: Pipeline = pipeline) -> bytes:
-            return pipeline.process(ExportTraceServiceRequest.FromString(data)).SerializeToString()
+            def floor(requests: list[bytes] = requests) -> None:
+                for data in requests:
+                    baseline(data)
 
-        base = min(timeit.repeat(lambda d=data: baseline(d), number=number, repeat=7)) / number * 1e6
-        full = min(timeit.repeat(redacted, number=number, repeat=7)) / number * 1e6
-        label = "with PII   " if with_pii else "without PII"
-        print(
-            f"{label}: span {len(data)} B  decode+scan+encode {base:5.1f} µs  with redact {full:6.1f} µs "
-            f"(redact {full - base:5.1f} µs/span; {base / full:4.0%} of the floor's rate)"
-        )
+            def redacted(requests: list[bytes] = requests) -> None:
+                # A fresh stage per run, so the clean cache starts empty each time.
+                pipeline = Pipeline([RedactStage.from_config({}, StageContext())])
+                for data in requests:
+                    pipeline.process(ExportTraceServiceRequest.FromString(data)).SerializeToString()
+
+            base = min(timeit.repeat(floor, number=1, repeat=5, timer=time.process_time)) / number * 1e6
+            full = min(timeit.repeat(redacted, number=1, repeat=5, timer=time.process_time)) / number * 1e6
+            pii = "with PII   " if with_pii else "without PII"
+            print(
+                f"{pii} {label}: span {len(requests[0])} B  floor {base:5.1f} µs  "
+                f"with redact {full:6.1f} µs (redact {full - base:5.1f} µs/span; {base / full:4.0%})"
+            )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import HASH_KEY
+from redact_spans import HASH_KEY
 
 from genai_lens.processor.redact import RedactStage
 from genai_lens.processor.stage import StageConfigError, StageContext
@@ -56,6 +56,7 @@ def test_empty_config_gives_placeholder_mode_with_every_detector() -> None:
         ({"ner": {"engine": "spacy"}}, "ner.engine: unknown engine 'spacy'; known: presidio"),
         ({"ner": {"score_threshold": 2}}, "ner.score_threshold: expected a number between 0 and 1"),
         ({"ner": {"model": "x"}}, "ner: unknown key(s) model"),
+        ({"clean_cache_size": -1}, "clean_cache_size: expected a whole number"),
     ],
 )
 def test_bad_config_is_rejected_with_a_clear_message(config: dict, message: str) -> None:
@@ -106,7 +107,7 @@ class GazetteerRecognizer:
 
 
 def test_recognizer_findings_join_pattern_findings() -> None:
-    from conftest import build_request
+    from redact_spans import build_request
 
     from genai_lens.processor.pipeline import Pipeline, span_views
     from genai_lens.processor.redact.config import parse_config
@@ -127,7 +128,7 @@ def test_recognizer_findings_join_pattern_findings() -> None:
 
 def test_serve_config_yaml_with_env_hash_key_builds_a_working_stage(tmp_path) -> None:
     """The way users configure it: YAML, ${env:...} for the key, the processor registry builds the stage."""
-    from conftest import build_request
+    from redact_spans import build_request
 
     from genai_lens.processor.pipeline import span_views
     from genai_lens.processor.registry import build_pipeline

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import build_request
+from redact_spans import build_request
 
 from genai_lens.processor.redact.detectors import BUILTIN_DETECTORS, iban_ok, luhn_ok
 from genai_lens.processor.redact.scanner import Scanner
@@ -138,6 +138,18 @@ NEGATIVES: list[str] = [
     "1 000 000 tokens, 250 000 requests",
     "tokens: 412 in, 188 out, 600 total",
     "<EMAIL> and <PHONE:hmac:1a2b3c4d5e6f>",  # our own markers
+    "traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "toolu_01A09q90qw90lq917835lq9",
+    "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "Mon, 06 Aug 2024 10:30:00 GMT",
+    "ubuntu 22.04.3 LTS, build 20240806.1, image python:3.11-slim",
+    "ratio 16:9 at 1920x1080",
+    "ISBN-13: 978-0-596-52068-7",
+    "lat=48.858844&lon=2.294351",
+    "12345678901234567890",
+    "Use std::string::npos or a:b:c:d",
+    "cost $0.0025 per 1K tokens, 10:30-11:45, 1-800-FLOWERS",
+    "x-request-id: req_8f7e6d5c4b3a2910",
 ]
 
 LABELS = {
@@ -255,5 +267,7 @@ ADJACENT: list[tuple[str, list[tuple[str, str]]]] = [
 
 
 @pytest.mark.parametrize(("text", "expected"), ADJACENT, ids=[a[0][:30] for a in ADJACENT])
-def test_neighbouring_values_are_each_found(scanner: Scanner, text: str, expected: list[tuple[str, str]]) -> None:
+def test_neighbouring_values_are_each_found(
+    scanner: Scanner, text: str, expected: list[tuple[str, str]]
+) -> None:
     assert [(text[f.start : f.end], f.type) for f in scanner.scan(text)] == expected

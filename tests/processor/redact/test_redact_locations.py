@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import build_request
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from redact_spans import build_request
 
 from genai_lens.processor.pipeline import span_views
 from genai_lens.processor.span_view import any_to_python

@@ -7,7 +7,7 @@ import hmac
 import json
 import re
 
-from conftest import HASH_KEY, build_request
+from redact_spans import HASH_KEY, build_request
 
 from genai_lens.processor.span_view import any_to_python
 

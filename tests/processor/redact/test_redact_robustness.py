@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from conftest import build_request
+from redact_spans import build_request
 
 from genai_lens.processor.pipeline import Pipeline, span_views
 from genai_lens.processor.redact import RedactStage
@@ -70,3 +70,29 @@ def test_stage_is_reusable_after_a_failure() -> None:
     request = build_request({"c": f"hello {EMAIL}"})
     Pipeline([stage]).process(request)
     assert span_views(request)[0].get("c") == "hello <EMAIL>"
+
+
+def test_clean_cache_skips_repeated_clean_text_but_never_hides_new_pii(redactor) -> None:
+    prompt = "You are a helpful assistant for Example Air. Quote prices in EUR. " * 10
+    r = redactor()
+    cache = r.stage.redactor.content.clean_cache
+    r.span({"gen_ai.system_instructions": prompt})
+    assert len(cache) == 1
+    r.span({"gen_ai.system_instructions": prompt})
+    assert len(cache) == 1  # the same text is recognised, not added again
+    changed = prompt[:-1] + f" {EMAIL}"
+    view = r.span({"gen_ai.system_instructions": changed})
+    assert view.get("gen_ai.system_instructions").endswith("<EMAIL>")
+    assert r.span({"c": "short and clean"}).get("c") == "short and clean"
+    assert len(cache) == 1  # short strings are not worth caching
+
+
+def test_clean_cache_is_bounded_and_can_be_switched_off(redactor) -> None:
+    r = redactor(clean_cache_size=3)
+    cache = r.stage.redactor.content.clean_cache
+    for i in range(10):
+        r.span({"c": f"clean text number {i} " * 20})
+    assert len(cache) == 3
+    off = redactor(clean_cache_size=0)
+    off.span({"c": "clean text " * 50})
+    assert len(off.stage.redactor.content.clean_cache) == 0

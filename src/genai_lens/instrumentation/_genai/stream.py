@@ -8,6 +8,7 @@ Per chunk we only call the accumulator (and stamp the first chunk's time); nothi
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from timeit import default_timer
 from typing import Any
@@ -132,7 +133,7 @@ class SyncStreamProxy(wrapt.ObjectProxy):
     def __del__(self) -> None:
         try:
             self._self_end(GARBAGE_COLLECTED)
-        except Exception:  # noqa: BLE001 - never raise from a finalizer
+        except Exception:  # never raise from a finalizer
             pass
 
 
@@ -179,7 +180,8 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
 
     async def close(self) -> Any:
         try:
-            return await self.__wrapped__.close()
+            result = self.__wrapped__.close()
+            return await result if inspect.isawaitable(result) else result
         finally:
             self._self_end(CLOSED)
 
@@ -187,7 +189,8 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
         wrapped = self.__wrapped__
         closer = getattr(wrapped, "aclose", None) or wrapped.close
         try:
-            return await closer()
+            result = closer()
+            return await result if inspect.isawaitable(result) else result
         finally:
             self._self_end(CLOSED)
 
@@ -200,7 +203,7 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
     def __del__(self) -> None:
         try:
             self._self_end(GARBAGE_COLLECTED)
-        except Exception:  # noqa: BLE001 - never raise from a finalizer
+        except Exception:  # never raise from a finalizer
             pass
 
 

@@ -17,6 +17,7 @@ from opentelemetry.trace import TracerProvider
 from genai_lens.instrumentation._genai.content import capture_content_enabled
 from genai_lens.instrumentation._genai.invocation import Invocation
 from genai_lens.instrumentation._genai.metrics import GenAIMetrics
+from genai_lens.instrumentation._genai.model_call import note_provider_call
 from genai_lens.instrumentation._genai.safety import never_raise
 from genai_lens.instrumentation._genai.span import end_span, start_span
 
@@ -62,6 +63,7 @@ class GenAITelemetry:
         span = start_span(self.tracer, invocation)
         invocation.span = span
         invocation.context_token = otel_context.attach(otel_trace.set_span_in_context(span))
+        note_provider_call(invocation)  # single counting: a framework span around this call defers to it
         return invocation
 
     @staticmethod

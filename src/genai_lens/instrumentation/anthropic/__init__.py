@@ -3,8 +3,9 @@
     from genai_lens.instrumentation.anthropic import AnthropicInstrumentor
     AnthropicInstrumentor().instrument(tracer_provider=..., meter_provider=...)
 
-Covers ``messages.create`` (sync/async, ``stream=True``) and ``messages.stream()`` (sync/async, with
-``text_stream``, ``get_final_message()``, ``until_done()``), tool use, prompt-cache usage, thinking, errors.
+Covers ``messages.create`` (sync/async, ``stream=True``), ``messages.parse`` and ``messages.stream()``
+(sync/async, with ``text_stream``, ``get_final_message()``, ``until_done()``), the same on
+``beta.messages``, tool use, prompt-cache usage, thinking, structured output, errors.
 Entry point name: ``genai_lens_anthropic``. No HTTP transport is touched.
 
 One span per call. anthropic >= 2 traces its own calls (span ``anthropic.messages.create``, scope
@@ -16,8 +17,10 @@ decision is made per call, on the client used:
   ``gen_ai.client.token.usage`` (input incl. cache reads and writes / output) and, for streams,
   ``gen_ai.client.operation.time_to_first_chunk``, under our scope; and on the SDK's span, while it is still
   open, ``gen_ai.response.finish_reasons``, ``gen_ai.request.temperature/top_p/top_k/stop_sequences``,
-  ``gen_ai.usage.cache_creation.input_tokens``, plus content (system instructions, input and output
-  messages) for non-streamed calls when our content switch is on and the SDK's own content mode is off.
+  ``gen_ai.usage.cache_creation.input_tokens``, ``gen_ai.output.type``, plus content (system
+  instructions, input and output messages) when our content switch is on and the SDK's own content mode
+  (``ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE=content``) is off. Plain calls are enriched just before
+  the SDK ends its span (we wrap its ``finish_api_call_span``), streams at ``message_delta``.
 * SDK tracing off (anthropic 0.x/1.x, ``ANTHROPIC_OPEN_TELEMETRY=false``, ``open_telemetry=False``, or no
   SDK tracer provider for the client): our own CLIENT span ``chat {model}`` with the full attribute set.
 """
@@ -33,8 +36,10 @@ from opentelemetry.trace import NoOpTracer
 
 from genai_lens import __version__
 from genai_lens.instrumentation._genai import (
+    AsyncStreamProxy,
     GenAITelemetry,
     Patches,
+    SyncStreamProxy,
     async_wrapper,
     sync_wrapper,
 )
@@ -42,6 +47,7 @@ from genai_lens.instrumentation._genai import (
 _INSTRUMENTS = ("anthropic >= 0.20.0, < 3",)
 # where the Messages resources lived across SDK versions (a package from ~0.40, a module before)
 _MESSAGES_MODULES = ("anthropic.resources.messages.messages", "anthropic.resources.messages")
+_BETA_MESSAGES_MODULES = ("anthropic.resources.beta.messages.messages", "anthropic.resources.beta.messages")
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
@@ -114,16 +120,23 @@ class AnthropicInstrumentor(BaseInstrumentor):
             def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
                 manager = wrapped(*args, **kwargs)
                 # suppression is checked by the shared wrapper when the request is actually sent
-                instrument_manager(manager, instance, kwargs, choose_async if is_async else choose, is_async)
-                return manager
+                return instrument_manager(
+                    manager, instance, kwargs, choose_async if is_async else choose, is_async
+                )
 
             return wrapper
 
-        for module in _MESSAGES_MODULES:
-            self._patches.wrap(module, "Messages.create", create(False))
-            self._patches.wrap(module, "AsyncMessages.create", create(True))
+        for module in _MESSAGES_MODULES + _BETA_MESSAGES_MODULES:
+            # parse() sends its own request (it does not go through create), so it is wrapped too
+            for method in ("create", "parse"):
+                self._patches.wrap(module, f"Messages.{method}", create(False))
+                self._patches.wrap(module, f"AsyncMessages.{method}", create(True))
             self._patches.wrap(module, "Messages.stream", stream(False))
             self._patches.wrap(module, "AsyncMessages.stream", stream(True))
+        # anthropic 0.x overrides isinstance() for Stream/AsyncStream (a metaclass that only admits its own
+        # instances); teach it our proxies so ``isinstance(stream, anthropic.Stream)`` keeps holding
+        for meta in ("_SyncStreamMeta", "_AsyncStreamMeta"):
+            self._patches.wrap("anthropic._streaming", f"{meta}.__instancecheck__", _proxy_instancecheck)
         self._patches.wrap(
             native.FINISH_MODULE,
             native.FINISH_FUNCTION,
@@ -132,6 +145,14 @@ class AnthropicInstrumentor(BaseInstrumentor):
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.unwrap_all()
+
+
+def _proxy_instancecheck(wrapped: Callable[..., Any], cls: Any, args: Any, kwargs: Any) -> Any:
+    """``isinstance(proxy, Stream)`` answers for the stream inside our proxy."""
+    candidate = args[0] if args else None
+    if isinstance(candidate, (SyncStreamProxy, AsyncStreamProxy)):
+        return isinstance(candidate.__wrapped__, cls)
+    return wrapped(*args, **kwargs)
 
 
 __all__ = ["AnthropicInstrumentor"]

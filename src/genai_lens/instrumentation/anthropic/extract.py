@@ -53,10 +53,23 @@ def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
         value = kwargs.get(key)
         if isinstance(value, kinds) and not isinstance(value, bool):
             attributes[attribute] = float(value) if attribute != genai.GEN_AI_REQUEST_MAX_TOKENS else value
+    if _asks_for_json(kwargs):
+        attributes[genai.GEN_AI_OUTPUT_TYPE] = genai.GenAiOutputTypeValues.JSON.value
     stop = kwargs.get("stop_sequences")
     if isinstance(stop, (list, tuple)) and stop and all(isinstance(s, str) for s in stop):
         attributes[genai.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
     return attributes
+
+
+def _asks_for_json(kwargs: Mapping[str, Any]) -> bool:
+    """Structured output: ``output_format`` (a JSON schema, or a type given to ``parse``) or
+    ``output_config.format`` of type ``json_schema``."""
+    requested = kwargs.get("output_format")
+    if isinstance(requested, type):
+        return True
+    config = kwargs.get("output_config")
+    formats = (requested, config.get("format") if isinstance(config, Mapping) else None)
+    return any(isinstance(f, Mapping) and f.get("type") == "json_schema" for f in formats)
 
 
 def apply_usage(invocation: Invocation, usage: Any, *, output_final: bool = True) -> None:

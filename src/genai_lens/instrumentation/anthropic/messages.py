@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.trace import Span
-
 from genai_lens.instrumentation._genai import (
     CallHooks,
     Invocation,
@@ -26,7 +24,7 @@ class MessageEventAccumulator(StreamAccumulator):
 
     __slots__ = ("blocks", "capture", "inv", "native_span", "stop_reason")
 
-    def __init__(self, invocation: Invocation, native_span: Span | None = None) -> None:
+    def __init__(self, invocation: Invocation, native_span: native.NativeStreamSpan | None = None) -> None:
         self.inv = invocation
         self.capture = invocation.capture_content
         self.stop_reason: str | None = None
@@ -55,7 +53,7 @@ class MessageEventAccumulator(StreamAccumulator):
                 self.inv.finish_reasons = [stop_reason]
             extract.apply_usage(self.inv, getattr(event, "usage", None))
             if self.native_span is not None:
-                native.enrich_from_stream(self.native_span, self.inv)
+                native.enrich_from_stream(self.native_span, self.inv, self._parts)
 
     def _start(self, event: Any) -> None:
         block = event.content_block
@@ -86,6 +84,8 @@ class MessageEventAccumulator(StreamAccumulator):
             entry["text"].append(delta.partial_json)
 
     def finish(self, invocation: Invocation, stream: Any) -> None:
+        if invocation.response_id is None and _from_snapshot(invocation, stream):
+            return  # old SDK helper that consumed its events itself; its snapshot has them all
         if self.capture:
             invocation.output_messages = [content.output_message(self._parts(), self.stop_reason)]
 
@@ -103,6 +103,19 @@ class MessageEventAccumulator(StreamAccumulator):
             else:
                 parts.append(content.generic_part(str(kind)))
         return parts
+
+
+def _from_snapshot(invocation: Invocation, stream: Any) -> bool:
+    """Fill ``invocation`` from an old SDK ``MessageStream``'s own accumulated message (anthropic < 0.27,
+    whose ``text_stream``/``get_final_message()`` read the stream without passing through our proxy)."""
+    try:
+        snapshot = stream.current_message_snapshot
+    except Exception:  # noqa: BLE001 - absent (raw Stream) or not started (the SDK asserts)
+        return False
+    if snapshot is None:
+        return False
+    extract.apply_message(invocation, snapshot)
+    return True
 
 
 def build_invocation(

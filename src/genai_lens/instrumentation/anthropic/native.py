@@ -10,7 +10,8 @@ record when that provider is a real (SDK) one; with the API's default proxy/no-o
 The SDK span has usage (input incl. cache), ``cache_read``/``cache_write``, TTFC and stop reason under
 ``anthropic.message.stop_reason``, but no metrics, no ``gen_ai.response.finish_reasons``, no
 ``gen_ai.request.temperature/top_p/top_k`` and no ``gen_ai.usage.cache_creation.input_tokens`` (the name
-the installed semconv uses). ``enrich_*`` add exactly those to the SDK span while it is still open.
+the installed semconv uses). ``enrich_*`` add exactly those to the SDK span while it is still open, and
+the content attributes when our content switch is on and the SDK's own content mode is off.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from opentelemetry import trace
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 from opentelemetry.trace import Span
 
-from genai_lens.instrumentation._genai import Invocation, never_raise
+from genai_lens.instrumentation._genai import Invocation, content, never_raise
+from genai_lens.instrumentation._genai.content import to_json
 from genai_lens.instrumentation.anthropic import extract
 
 # module and function the SDK calls to record a finished call on its span (anthropic >= 2)
@@ -31,8 +33,19 @@ FINISH_MODULE = "anthropic._base_client"
 FINISH_FUNCTION = "finish_api_call_span"
 _MESSAGES_SPAN_NAME = "anthropic.messages.create"
 
-# SDK stream object -> the SDK's still-open span for that call; weak so streams are never kept alive
-_stream_spans: weakref.WeakKeyDictionary[Any, Span] = weakref.WeakKeyDictionary()
+
+class NativeStreamSpan:
+    """The SDK's still-open span of a streamed call, and whether we may add content to it."""
+
+    __slots__ = ("content", "span")
+
+    def __init__(self, span: Span, content: bool) -> None:
+        self.span = span
+        self.content = content  # our switch is on and the SDK's own content mode is off
+
+
+# SDK stream object -> its NativeStreamSpan; weak so streams are never kept alive
+_stream_spans: weakref.WeakKeyDictionary[Any, NativeStreamSpan] = weakref.WeakKeyDictionary()
 
 
 def _provider_records(provider: Any) -> bool:
@@ -77,13 +90,22 @@ def _missing_response_attributes(invocation: Invocation) -> dict[str, Any]:
 
 
 @never_raise()
-def enrich_from_stream(span: Span, invocation: Invocation) -> None:
-    """At ``message_delta`` (the SDK span is still open): finish reasons and the semconv cache-write name."""
-    if span.is_recording():
-        _set(span, _missing_response_attributes(invocation))
+def enrich_from_stream(
+    native: NativeStreamSpan, invocation: Invocation, output_parts: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """At ``message_delta`` (every content block is complete, the SDK span is still open): finish reasons,
+    the semconv cache-write name and, when allowed, the content (``output_parts()`` builds the parts)."""
+    if not native.span.is_recording():
+        return
+    attributes = _missing_response_attributes(invocation)
+    if native.content:
+        reason = invocation.finish_reasons[0] if invocation.finish_reasons else None
+        invocation.output_messages = [content.output_message(output_parts(), reason)]
+        attributes.update(_content_attributes(invocation))
+    _set(native.span, attributes)
 
 
-def span_of_stream(stream: Any) -> Span | None:
+def span_of_stream(stream: Any) -> NativeStreamSpan | None:
     """The SDK span of the call that returned ``stream`` (registered by ``finish_wrapper``)."""
     try:
         return _stream_spans.get(stream)
@@ -124,7 +146,7 @@ def _enrich_call(args: tuple[Any, ...], capture_content: bool) -> None:
         return
     data = getattr(result, "data", None)
     if hasattr(data, "__next__") or hasattr(data, "__anext__"):
-        _stream_spans[data] = span
+        _stream_spans[data] = NativeStreamSpan(span, capture_content and not _sdk_records_content(client))
         return
     if getattr(data, "type", None) != "message":
         return
@@ -139,8 +161,6 @@ def _enrich_call(args: tuple[Any, ...], capture_content: bool) -> None:
 
 
 def _content_attributes(invocation: Invocation) -> dict[str, str]:
-    from genai_lens.instrumentation._genai.content import to_json
-
     attributes = {}
     if invocation.system_instructions:
         attributes[genai.GEN_AI_SYSTEM_INSTRUCTIONS] = to_json(invocation.system_instructions)

@@ -24,10 +24,11 @@ _CHAT_MODULES = ("openai.resources.chat.completions.completions", "openai.resour
 _BETA_CHAT_MODULES = ("openai.resources.beta.chat.completions",)  # 1.x: beta.chat.completions.parse
 _RESPONSES_MODULES = ("openai.resources.responses.responses", "openai.resources.responses")
 _EMBEDDINGS_MODULES = ("openai.resources.embeddings",)
+_COMPLETIONS_MODULES = ("openai.resources.completions",)  # legacy text completions
 
 
 class OpenAIInstrumentor(BaseInstrumentor):
-    """Spans and metrics for chat completions, embeddings and the Responses API (sync, async, streaming)."""
+    """Spans and metrics for chat, Responses API, embeddings and legacy completions (sync, async, streams)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,6 +41,7 @@ class OpenAIInstrumentor(BaseInstrumentor):
         import openai
 
         from genai_lens.instrumentation.openai.chat import ChatHooks
+        from genai_lens.instrumentation.openai.completions import CompletionsHooks
         from genai_lens.instrumentation.openai.embeddings import EmbeddingsHooks
         from genai_lens.instrumentation.openai.responses import ResponsesHooks
 
@@ -57,9 +59,10 @@ class OpenAIInstrumentor(BaseInstrumentor):
             (_BETA_CHAT_MODULES, "Completions", "AsyncCompletions", ChatHooks(stream_types)),
             (_RESPONSES_MODULES, "Responses", "AsyncResponses", ResponsesHooks(stream_types)),
             (_EMBEDDINGS_MODULES, "Embeddings", "AsyncEmbeddings", EmbeddingsHooks()),
+            (_COMPLETIONS_MODULES, "Completions", "AsyncCompletions", CompletionsHooks(stream_types)),
         ]
         for modules, sync_class, async_class, hooks in targets:
-            methods = ("create",) if isinstance(hooks, EmbeddingsHooks) else ("create", "parse")
+            methods = ("create", "parse") if isinstance(hooks, (ChatHooks, ResponsesHooks)) else ("create",)
             for module in modules:
                 for method in methods:
                     self._patches.wrap(module, f"{sync_class}.{method}", sync_wrapper(telemetry, hooks))

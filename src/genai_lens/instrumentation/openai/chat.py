@@ -19,6 +19,7 @@ from genai_lens.instrumentation.openai.common import (
     error_body_code,
     given,
     new_invocation,
+    parsed,
     record_error,
 )
 from genai_lens.instrumentation.openai.messages import (
@@ -101,6 +102,7 @@ class ChatHooks(CallHooks):
         return invocation
 
     def on_response(self, invocation: Invocation, response: Any) -> None:
+        response = parsed(response)
         add_response_common(invocation, response)
         code = error_body_code(response)
         if code is not None:  # Azure: HTTP 200 whose body is an error (prompt content filter)

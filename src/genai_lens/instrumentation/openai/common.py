@@ -136,8 +136,20 @@ def record_error(invocation: Invocation, exc: BaseException) -> None:
 
 def error_body_code(response: Any) -> str | None:
     """Azure can answer 200 with an ``error`` body (prompt filtered); the SDK keeps it as an extra field."""
-    error = getattr(response, "error", None)
+    extra = getattr(response, "model_extra", None)  # pydantic v2: unknown fields, no slow __getattr__
+    error = extra.get("error") if isinstance(extra, dict) else getattr(response, "__dict__", {}).get("error")
     if isinstance(error, dict):
         code = error.get("code")
         return str(code) if code else "error"
     return None
+
+
+def parsed(response: Any) -> Any:
+    """The model object behind ``with_raw_response`` results (``LegacyAPIResponse``).
+
+    Its ``parse()`` caches, so the caller's own later ``parse()`` costs nothing extra. Streamed raw responses
+    are left alone: parsing them would start the stream behind the caller's back.
+    """
+    if type(response).__name__ == "LegacyAPIResponse" and getattr(response, "_stream", True) is False:
+        return response.parse()
+    return response

@@ -7,7 +7,13 @@ from typing import Any
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 
 from genai_lens.instrumentation._genai import CallHooks, Invocation
-from genai_lens.instrumentation.openai.common import add_response_common, given, new_invocation, record_error
+from genai_lens.instrumentation.openai.common import (
+    add_response_common,
+    given,
+    new_invocation,
+    parsed,
+    record_error,
+)
 
 OPERATION_EMBEDDINGS = genai.GenAiOperationNameValues.EMBEDDINGS.value
 
@@ -28,6 +34,7 @@ class EmbeddingsHooks(CallHooks):
         return invocation
 
     def on_response(self, invocation: Invocation, response: Any) -> None:
+        response = parsed(response)
         add_response_common(invocation, response)
         usage = getattr(response, "usage", None)
         prompt = getattr(usage, "prompt_tokens", None)

@@ -19,6 +19,7 @@ from genai_lens.instrumentation.openai.common import (
     detail,
     given,
     new_invocation,
+    parsed,
     record_error,
 )
 from genai_lens.instrumentation.openai.messages import (
@@ -115,6 +116,7 @@ class ResponsesHooks(CallHooks):
         return invocation
 
     def on_response(self, invocation: Invocation, response: Any) -> None:
+        response = parsed(response)
         apply_response(invocation, response)
 
     def stream_accumulator(self, invocation: Invocation, response: Any) -> StreamAccumulator | None:

@@ -11,6 +11,7 @@ Keys (all optional; ``processors: {redact: {}}`` redacts every built-in type wit
     deny_keys: [enduser.id]      # whole value replaced by <REDACTED> (type "custom"), any value type
     default_keys: true           # false drops the built-in allow/deny lists
     ner: {enabled: false, engine: presidio, language: en, score_threshold: 0.5}
+    clean_cache_size: 8192       # digests of long strings found clean (repeated prompts); 0 turns it off
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ from genai_lens.processor.redact.ner import ENGINES
 from genai_lens.processor.stage import StageConfigError, reject_unknown_keys
 
 STAGE = "redact"
-KEYS = {"mode", "hash_key", "allow_keys", "deny_keys", "default_keys", "detectors", "custom_patterns", "ner"}
+KEYS = {
+    "mode",
+    "hash_key",
+    "allow_keys",
+    "deny_keys",
+    "default_keys",
+    "detectors",
+    "custom_patterns",
+    "ner",
+    "clean_cache_size",
+}
 NER_KEYS = {"enabled", "engine", "language", "score_threshold"}
 MIN_HASH_KEY_CHARS = 16
 
@@ -49,6 +60,7 @@ class RedactConfig:
     default_keys: bool = True
     detectors: tuple[Detector, ...] = ()
     ner: NerConfig = NerConfig()
+    clean_cache_size: int = 8192
 
 
 def _error(message: str) -> StageConfigError:
@@ -162,4 +174,12 @@ def parse_config(config: Mapping[str, Any]) -> RedactConfig:
         default_keys=_bool(config, "default_keys", True),
         detectors=_detectors(config),
         ner=_ner(config),
+        clean_cache_size=_cache_size(config),
     )
+
+
+def _cache_size(config: Mapping[str, Any]) -> int:
+    value = config.get("clean_cache_size", RedactConfig.clean_cache_size)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+        raise _error("clean_cache_size: expected a whole number from 0 (off) to 1000000")
+    return value

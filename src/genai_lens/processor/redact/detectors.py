@@ -98,6 +98,8 @@ class Detector:
     """Which regex group is the sensitive part (``Bearer <token>`` keeps the word ``Bearer``)."""
     shrink: bool = False
     """On a failed validation, retry the candidate cut back at its separators (see :meth:`_matches`)."""
+    min_digits: int = 0
+    """Fewest digits a match holds (a phone has 8); a string with fewer is skipped without a search."""
     prerequisite: str = ""
     """A cheap whole-string condition checked before any hot: ``token_run`` (:data:`TOKEN_RUN`) or
     ``digit_run`` (:data:`DIGIT_RUN`); one failed check skips a whole family of detectors."""
@@ -119,10 +121,10 @@ class Detector:
         for literal, hot_regex, on_shape in self.gates:  # type: ignore[attr-defined]
             source: Any = shape if on_shape else text
             if literal in source:
-                self._around_hits(text, shape, source, literal, hot_regex, spans, windows)
+                self.around_hits(text, shape, source, literal, hot_regex, spans, windows)
         return spans
 
-    def _around_hits(
+    def around_hits(
         self,
         text: str,
         shape: bytes,
@@ -151,9 +153,9 @@ class Detector:
                 pos = hit_end
                 continue
             window_start = hit_start
-            floor = max(0, hit_start - max_left)
-            while window_start > floor and shape[window_start - 1] in left:
-                window_start -= 1
+            if max_left:
+                floor = max(0, hit_start - max_left)
+                window_start = floor + len(shape[floor:hit_start].rstrip(left))
             window_end = hit_end
             if right_run is not None:
                 window_end = right_run.match(shape, hit_end, min(size, hit_end + max_right)).end()
@@ -509,6 +511,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         validator=_iban_ok,
         shrink=True,
         prerequisite="digit_run",
+        min_digits=6,
     ),
     Detector(
         "credit_card",
@@ -522,6 +525,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         max_right=30,
         validator=_credit_card_ok,
         prerequisite="digit_run",
+        min_digits=13,
     ),
     Detector(
         "us_ssn",
@@ -531,6 +535,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         (Hot(b"000-00-0000"),),
         validator=None,
         prerequisite="digit_run",
+        min_digits=9,
     ),
     Detector(
         "phone",
@@ -544,6 +549,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         max_right=30,
         validator=_phone_ok,
         shrink=True,
+        min_digits=8,
     ),
     Detector(
         "ipv6",
@@ -568,6 +574,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         right=b"0.",
         max_right=12,
         validator=_ipv4_ok,
+        min_digits=4,
     ),
 )
 """Every built-in detector, in tie-break order."""

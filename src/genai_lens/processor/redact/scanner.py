@@ -39,14 +39,19 @@ class Scanner:
         self.detectors = tuple(detectors)
         self.recognizer = recognizer
         # Detectors share gate literals ("sk-", "000"); each literal is tested once per string.
-        gates = list(dict.fromkeys((hot.literal, hot.on_shape) for d in self.detectors for hot in d.hots))
+        gates = list(
+            dict.fromkeys((hot.literal, hot.regex, hot.on_shape) for d in self.detectors for hot in d.hots)
+        )
         self._gates = gates
-        self._plan = [
-            (rank, detector, tuple(gates.index((hot.literal, hot.on_shape)) for hot in detector.hots))
-            for rank, detector in enumerate(self.detectors)
-        ]
+        # Grouped by prerequisite so one failed whole-string check skips a family (all credentials, say).
+        groups: dict[str, list[tuple[int, Detector, tuple[int, ...]]]] = {}
+        for rank, detector in enumerate(self.detectors):
+            gate_ids = tuple(gates.index((hot.literal, hot.regex, hot.on_shape)) for hot in detector.hots)
+            groups.setdefault(detector.prerequisite, []).append((rank, detector, gate_ids))
+        self._groups = list(groups.items())
         self.hints_are_exact = recognizer is None and all(d.hots for d in self.detectors)
         """Only built-in detectors: a raw-JSON match lies verbatim inside one string leaf."""
+        self._short_cut = self.hints_are_exact
         # User patterns and models may match anything; built-ins need a few characters.
         self._min_length = (
             1 if recognizer or any(not d.hots for d in self.detectors) else _SHORTEST_BUILTIN_MATCH
@@ -58,30 +63,39 @@ class Scanner:
             return []
         encoded = text.encode("ascii", "replace")  # one byte per character: offsets carry over
         shape = encoded.translate(SHAPE_TABLE)
-        met = {"": True, "digit_run": DIGIT_RUN in shape}
+        if self._short_cut and len(text) < len(TOKEN_RUN) and not any(c in shape for c in b"0@:"):
+            return []  # too short for a credential, and no digit, "@" or ":" for anything else
+        digits = shape.count(b"0")
         candidates: list[tuple[int, int, int, Finding]] = []
         opened: list[bool | None] = [None] * len(self._gates)
-        for rank, detector, gates in self._plan:
-            prerequisite = detector.prerequisite
-            ok = met.get(prerequisite)
-            if ok is None:  # token_run: computed only when a credential detector is configured
-                ok = met[prerequisite] = TOKEN_RUN in encoded.translate(RUN_TABLE)
-            if not ok:
-                continue
-            if gates:  # inlined, each literal tested at most once: most strings open no gate
-                for gate in gates:
-                    is_open = opened[gate]
-                    if is_open is None:
-                        literal, on_shape = self._gates[gate]
-                        is_open = opened[gate] = literal in (shape if on_shape else text)
-                    if is_open:
-                        break
-                else:
+        source: str | bytes
+        for prerequisite, members in self._groups:
+            if prerequisite == "digit_run":
+                if DIGIT_RUN not in shape:
                     continue
-            for start, end in detector.find(text, shape):
-                candidates.append(
-                    (start, start - end, rank, Finding(start, end, detector.type, detector.label))
-                )
+            elif prerequisite == "token_run":
+                if len(text) < len(TOKEN_RUN) or TOKEN_RUN not in encoded.translate(RUN_TABLE):
+                    continue
+            for rank, detector, gates in members:
+                if detector.min_digits > digits:
+                    continue
+                if not gates:  # a user pattern: the whole text
+                    spans = detector.find(text, shape)
+                else:
+                    spans = []
+                    windows: list[tuple[int, int]] = []
+                    for gate in gates:  # each gate literal is tested at most once per string
+                        is_open = opened[gate]
+                        literal, regex, on_shape = self._gates[gate]
+                        source = shape if on_shape else text
+                        if is_open is None:
+                            is_open = opened[gate] = literal in source
+                        if is_open:
+                            detector.around_hits(text, shape, source, literal, regex, spans, windows)
+                for start, end in spans:
+                    candidates.append(
+                        (start, start - end, rank, Finding(start, end, detector.type, detector.label))
+                    )
         if self.recognizer is not None:
             rank = len(self.detectors)
             for finding in self.recognizer.find(text):

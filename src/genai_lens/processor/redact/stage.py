@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from genai_lens.processor.redact.clean_cache import CleanCache
 from genai_lens.processor.redact.config import RedactConfig, parse_config
 from genai_lens.processor.redact.content import ContentRedactor
 from genai_lens.processor.redact.keys import KeyPolicy
@@ -42,7 +43,8 @@ class RedactStage(Stage):
         self.config = config
         self.stats = context.stats
         scanner = Scanner(config.detectors, recognizer)
-        content = ContentRedactor(scanner, Replacer(config.mode, config.hash_key))
+        cache = CleanCache(capacity=config.clean_cache_size)
+        content = ContentRedactor(scanner, Replacer(config.mode, config.hash_key), cache)
         policy = KeyPolicy(config.allow_keys, config.deny_keys, config.default_keys)
         self.redactor = SpanRedactor(content, policy)
         self.stats.describe(REDACTIONS_METRIC, "Values redacted from spans, by kind of sensitive data.")

@@ -1,0 +1,193 @@
+"""In-process measurements on one core: the decode+scan+encode ceiling and the serve pipeline without network.
+
+The pipeline loop performs the same steps, with the same functions, as ``Ingest.accept`` on the OTLP/HTTP
+path (decode → validate ids → span views → each stage → serialize → queue offer), timing each step so
+the report can say where a span's microseconds go. Times are this thread's CPU time
+(``time.thread_time``), so other load on a shared machine does not inflate them.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import gzip
+import pstats
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from genai_lens.processor.pipeline import span_views
+from genai_lens.processor.registry import build_pipeline
+from genai_lens.processor.stage import StageContext
+from genai_lens.processor.stats import Stats
+from genai_lens.server.otlp_codec import count_spans, decode_request, reject_invalid_spans
+from genai_lens.server.queue import BoundedQueue
+
+
+def _scan_value(value: Any) -> int:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return 0
+    held = getattr(value, kind)
+    if kind == "array_value":
+        return sum(_scan_value(v) for v in held.values)
+    if kind == "kvlist_value":
+        return sum(len(kv.key) + _scan_value(kv.value) for kv in held.values)
+    return len(held) if isinstance(held, str | bytes) else 1
+
+
+def full_scan(request: ExportTraceServiceRequest) -> int:
+    """Read every key and value of every resource, span and event attribute (what any content-aware
+    processor must at least do); returns a size so the work cannot be skipped."""
+    total = 0
+    for rs in request.resource_spans:
+        for kv in rs.resource.attributes:
+            total += len(kv.key) + _scan_value(kv.value)
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                total += len(span.name)
+                for kv in span.attributes:
+                    total += len(kv.key) + _scan_value(kv.value)
+                for event in span.events:
+                    for kv in event.attributes:
+                        total += len(kv.key) + _scan_value(kv.value)
+    return total
+
+
+def _timed_loop(bodies: Sequence[bytes], seconds: float, step: Callable[[bytes], int]) -> tuple[int, float]:
+    """Run ``step`` round-robin for about ``seconds`` of CPU time; return (spans, CPU seconds)."""
+    spans = 0
+    i = 0
+    started = time.thread_time()
+    wall_limit = time.monotonic() + 4 * seconds  # a busy shared machine must not stretch the run forever
+    while True:
+        spans += step(bodies[i % len(bodies)])
+        i += 1
+        elapsed = time.thread_time() - started
+        if (elapsed >= seconds or time.monotonic() > wall_limit) and i >= len(bodies):
+            return spans, elapsed
+
+
+def ceiling_rate(bodies: Sequence[bytes], seconds: float) -> dict[str, float]:
+    """Spans/s of protobuf decode + full attribute scan + encode, plus µs/span of each part."""
+    parts = {"decode": 0.0, "scan": 0.0, "encode": 0.0}
+
+    def step(body: bytes) -> int:
+        t0 = time.thread_time()
+        request = ExportTraceServiceRequest.FromString(body)
+        t1 = time.thread_time()
+        full_scan(request)
+        t2 = time.thread_time()
+        request.SerializeToString()
+        t3 = time.thread_time()
+        parts["decode"] += t1 - t0
+        parts["scan"] += t2 - t1
+        parts["encode"] += t3 - t2
+        return count_spans(request)
+
+    spans, elapsed = _timed_loop(bodies, seconds, step)
+    return {"spans_per_s": spans / elapsed, **{f"{k}_us": v / spans * 1e6 for k, v in parts.items()}}
+
+
+class PipelineBench:
+    """The serve pipeline (same stage configs as the serve run) driven in-process."""
+
+    def __init__(self, processors: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        self.stats = Stats()
+        self.names = [name for name, _ in processors]
+        self.pipeline = build_pipeline(list(processors), StageContext(stats=self.stats))
+        self.queue = BoundedQueue(1 << 40, self.stats)
+        self.times: dict[str, float] = {}
+        self.profilers: dict[str, cProfile.Profile] = {}
+        self.gzip_seconds = 0.0
+
+    def _add(self, key: str, seconds: float) -> None:
+        self.times[key] = self.times.get(key, 0.0) + seconds
+
+    def step(self, body: bytes) -> int:
+        t = time.thread_time()
+        request = decode_request(body, "protobuf")
+        now = time.thread_time()
+        self._add("decode", now - t)
+        t = now
+        reject_invalid_spans(request)
+        spans = count_spans(request)
+        self.queue.has_room(len(body))
+        now = time.thread_time()
+        self._add("validate", now - t)
+        t = now
+        views = span_views(request)
+        now = time.thread_time()
+        self._add("span_views", now - t)
+        for name, stage in zip(self.names, self.pipeline.stages, strict=True):
+            t = now
+            profiler = self.profilers.get(name)
+            if profiler is not None:
+                profiler.enable()
+            stage.process_batch(views)
+            if profiler is not None:
+                profiler.disable()
+            now = time.thread_time()
+            self._add(f"stage:{name}", now - t)
+        t = now
+        payload = request.SerializeToString()
+        self.queue.offer(payload, spans)
+        self.queue.ack(self.queue.take(1 << 30, 1 << 40, 0.0, 0.0))
+        now = time.thread_time()
+        self._add("encode+queue", now - t)
+        return spans
+
+    def rate(self, bodies: Sequence[bytes], seconds: float) -> dict[str, Any]:
+        for body in bodies:  # warm up (stage caches, price look-ups, anomaly baselines)
+            self.step(body)
+        self.times.clear()
+        spans, elapsed = _timed_loop(bodies, seconds, self.step)
+        # gzip of the output, as the exporter does by default (compression: gzip, level 5); not in the rate
+        sample = ExportTraceServiceRequest.FromString(bodies[0])
+        self.pipeline.process(sample)
+        out = sample.SerializeToString()
+        t = time.thread_time()
+        gzip.compress(out, compresslevel=5)
+        gzip_us = (time.thread_time() - t) / count_spans(sample) * 1e6
+        return {
+            "spans_per_s": spans / elapsed,
+            "us_per_span": {k: v / spans * 1e6 for k, v in self.times.items()},
+            "gzip_us": gzip_us,
+        }
+
+    def profile(self, bodies: Sequence[bytes], seconds: float, out: Path, top: int = 12) -> list[str]:
+        """cProfile each stage on its own; return its top functions by own time as report lines.
+
+        Profiling slows Python code about 2x, so the numbers are for ranking, not for adding up.
+        """
+        self.profilers = {name: cProfile.Profile() for name in self.names}
+        spans, _ = _timed_loop(bodies, seconds, self.step)
+        lines: list[str] = []
+        for name, profiler in self.profilers.items():
+            profiler.dump_stats(str(out.with_suffix(f".{name}.pstats")))
+            stats = pstats.Stats(profiler)
+            rows = []
+            for (filename, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+                rows.append((tottime, cumtime, ncalls, _short(filename), line, func))
+            rows.sort(reverse=True)
+            lines.append(f"-- {name}: {stats.total_tt / spans * 1e6:.1f} µs/span under the profiler")  # type: ignore[attr-defined]
+            lines.append(f"{'own µs/span':>11} {'cum µs/span':>11} {'calls/span':>10}  function")
+            for tottime, cumtime, ncalls, filename, line, func in rows[:top]:
+                lines.append(
+                    f"{tottime / spans * 1e6:11.2f} {cumtime / spans * 1e6:11.2f} {ncalls / spans:10.2f}  "
+                    f"{filename}:{line}:{func}"
+                )
+        self.profilers = {}
+        return lines
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+def _short(filename: str) -> str:
+    for marker in ("/src/genai_lens/", "/site-packages/", "/lib/python3"):
+        if marker in filename:
+            return ("genai_lens/" if "genai_lens" in marker else "") + filename.split(marker, 1)[1]
+    return filename

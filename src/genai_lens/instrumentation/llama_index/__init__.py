@@ -1,0 +1,61 @@
+"""OpenTelemetry instrumentation for LlamaIndex (llama-index-core) through its instrumentation dispatcher.
+
+    from genai_lens.instrumentation.llama_index import LlamaIndexInstrumentor
+    LlamaIndexInstrumentor().instrument(tracer_provider=..., meter_provider=...)
+
+A span handler on the root dispatcher turns LlamaIndex's spans (query engines, retrievers, synthesizers,
+embeddings, LLM calls, tools) into OTel spans in one trace; provider and vector-DB spans nest under them.
+Model calls are counted once: see ``genai_lens.instrumentation._framework.model_call``.
+Entry point name: ``genai_lens_llama_index``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+from genai_lens import __version__
+from genai_lens.instrumentation._genai import GenAITelemetry
+
+_INSTRUMENTS = ("llama-index-core >= 0.12.0, < 0.16",)
+
+
+class LlamaIndexInstrumentor(BaseInstrumentor):
+    """Spans for LlamaIndex operations; GenAI metrics for model calls no provider instrumentor saw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handler: Any = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _INSTRUMENTS
+
+    def _instrument(self, **kwargs: Any) -> None:
+        from llama_index.core.instrumentation import get_dispatcher
+
+        from genai_lens.instrumentation.llama_index.span_handler import GenAILensSpanHandler
+
+        telemetry = GenAITelemetry(
+            __name__,
+            __version__,
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            capture_content=kwargs.get("capture_content"),
+        )
+        self._handler = GenAILensSpanHandler.create(telemetry)
+        get_dispatcher().add_span_handler(self._handler)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        from llama_index.core.instrumentation import get_dispatcher
+
+        handler, self._handler = self._handler, None
+        if handler is None:
+            return
+        handler.disable()
+        dispatcher = get_dispatcher()
+        dispatcher.span_handlers[:] = [h for h in dispatcher.span_handlers if h is not handler]
+
+
+__all__ = ["LlamaIndexInstrumentor"]
