@@ -13,11 +13,18 @@ Three configurations, each a fresh process tree, run in interleaved rounds (orde
 For the pinned configurations the load generator (pre-encoded OTLP/HTTP protobuf over kept-alive
 connections, ``loadgen.py``) and the counting sink run with affinity {1}. Spans are counted at the sink
 over a fixed window after a warm-up (``serve_throughput.measure_peak``), so only forwarded spans count.
-After each run one forwarded request is taken from the sink and checked: no e-mail address or card
-number left anywhere in it, and GenAI spans carry ``gen_ai.usage.cost`` — so both did equivalent work.
+Each run reports spans/s per wall second and per CPU-second of the server process(es) — on a machine
+shared with other jobs the second is what a dedicated core would deliver — plus the server's run-queue
+wait (runnable, but another process had the CPU). After each run one forwarded request is taken from the
+sink and checked: e-mail addresses and card numbers left anywhere in it, GenAI spans carrying
+``gen_ai.usage.cost`` — so the comparison is of equivalent work.
 
-    .venv/bin/python bench/collector_vs_serve.py              # 3 rounds × 3 configurations, ~6 minutes
-    .venv/bin/python bench/collector_vs_serve.py --rounds 2 --duration 10 --json /tmp/cvs.json
+``--collector-variants`` adds collector runs with one change each (all blocked_values as one regex; no
+redaction processor; neither processor) to show where the collector's time goes. ``--profile S`` then
+cProfiles serve's pipeline in-process (``inprocess.PipelineBench``) for S CPU-seconds on core 0.
+
+    .venv/bin/python bench/collector_vs_serve.py                      # 3 rounds × 3 configurations, ~5 min
+    .venv/bin/python bench/collector_vs_serve.py --collector-variants --profile 4 --json /tmp/cvs.json
 
 A measurement, not a test: nothing asserts on time. Everything binds 127.0.0.1; every subprocess is
 stopped before the script exits.
@@ -30,6 +37,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -206,6 +214,7 @@ class Collector(_WaitTracking):
         command = ["taskset", "-c", str(SERVER_CORE), binary, "--config", str(config)]
         with open(self.stderr_path, "wb") as err:
             self.process = _spawn(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        self.pids = [self.process.pid]
         self._wait_listening()
 
     def _wait_listening(self, timeout: float = 30.0) -> None:
@@ -226,25 +235,13 @@ class Collector(_WaitTracking):
         return self.address
 
     def _server_pids(self) -> list[int]:
-        return [self.process.pid]
+        return self.pids
 
     def metrics(self) -> dict[tuple[str, str], float]:
         return {}  # stage timings are genai-lens's; the collector's own telemetry is off in this config
 
     def stop(self) -> None:
         _stop(self.process)
-
-
-def _worker_pids(serve: Serve, timeout: float = 60.0) -> list[int]:
-    """The worker pids from the supervisor's own start line (``Serve`` may have matched a worker's line,
-    which has none); waiting for it also means every worker is up before the load starts."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        match = re.search(r"worker_pids=([\d,]+)", serve.stderr_path.read_text(errors="replace"))
-        if match:
-            return [int(p) for p in match.group(1).split(",")]
-        time.sleep(0.05)
-    raise RuntimeError(f"serve --workers 2: no worker_pids in its log after {timeout}s")
 
 
 # -- the equivalence check -------------------------------------------------------------------------------
@@ -320,10 +317,10 @@ def run_one(
             else:
                 with affinity({SERVER_CORE} if pinned else {SERVER_CORE, LOAD_CORE}):
                     target = TrackedServe(workdir, name, sink, 1 if pinned else 2, QUEUE_BYTES)
-                if not pinned:
-                    target.pids = _worker_pids(target)
             result = measure_peak(target, sink, args, bodies_dir, spans_per_request)
             result["runqueue_wait_util"] = (target.waits[-1] - target.waits[-2]) / result["window_s"]
+            accepted = result["statuses"].get("200", 0) * spans_per_request
+            result["accepted_spans_per_s"] = accepted / result["load_s"]  # whole load, warm-up included
             result["forwarded_check"] = check_forwarded(sink.last())
         finally:
             if target is not None:
@@ -355,6 +352,7 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]
             "spans_per_s": statistics.median(r["spans_per_s"] for r in results),
             "spans_per_s_per_core": statistics.median(r["spans_per_s_per_core"] for r in results),
             "spans_per_cpu_s": statistics.median(r["spans_per_cpu_s"] for r in results),
+            "accepted_spans_per_s": statistics.median(r["accepted_spans_per_s"] for r in results),
             "server_cpu_util": statistics.median(r["serve_cpu_util"] for r in results),
             "runqueue_wait_util": statistics.median(r["runqueue_wait_util"] for r in results),
             "sink_cpu_util": statistics.median(r["sink_cpu_util"] for r in results),
@@ -378,10 +376,10 @@ def render(results: dict[str, Any]) -> str:
         f"at end {results['loadavg_end']}",
         f"Collector: {results['collector_version']}; {args_line(results['args'])}",
         "",
-        "| configuration | forwarded spans/s, median (rounds) | per core (wall) "
+        "| configuration | forwarded spans/s, median (rounds) | accepted (200) spans/s | per core (wall) "
         "| per CPU-second of the server | server on CPU / runnable, waiting | sink / loadgen CPU "
         "| ratio vs collector: wall per core / per CPU-s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in [*CONFIGS, *COLLECTOR_VARIANTS]:
         if name not in s:
@@ -395,7 +393,8 @@ def render(results: dict[str, Any]) -> str:
                 f"{r['spans_per_cpu_s'] / base['spans_per_cpu_s']:.2f}"
             )
         lines.append(
-            f"| {LABELS[name]} | {r['spans_per_s']:,.0f} ({rounds}) | {r['spans_per_s_per_core']:,.0f} | "
+            f"| {LABELS[name]} | {r['spans_per_s']:,.0f} ({rounds}) | {r['accepted_spans_per_s']:,.0f} | "
+            f"{r['spans_per_s_per_core']:,.0f} | "
             f"{r['spans_per_cpu_s']:,.0f} | {r['server_cpu_util'] * 100:.0f} % / "
             f"{r['runqueue_wait_util'] * 100:.0f} % | "
             f"{r['sink_cpu_util'] * 100:.0f} % / {r['loadgen_cpu_util'] * 100:.0f} % | {ratio} |"
@@ -456,7 +455,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--duration", type=float, default=15.0, help="measurement window per run")
     parser.add_argument("--spans-per-request", type=int, default=512)
-    parser.add_argument("--distinct-requests", type=int, default=8)
+    parser.add_argument(
+        "--distinct-requests",
+        type=int,
+        default=24,
+        help="pre-encoded requests cycled (as serve_throughput.py: more long strings than redact caches)",
+    )
     parser.add_argument("--loadgen-procs", type=int, default=1)
     parser.add_argument("--loadgen-threads", type=int, default=6, help="connections per loadgen process")
     parser.add_argument("--only", default=",".join(CONFIGS), help=f"comma list of: {','.join(CONFIGS)}")
@@ -524,7 +528,6 @@ def main() -> int:
             for name in order:
                 with phase(f"round {round_index + 1}/{args.rounds}: {name}"):
                     result = run_one(name, binary, workdir, args, bodies_dir, spans_per_request)
-                    result["load_s"] = args.warmup + args.duration + 1.0
                     runs[name].append(result)
                     print(
                         f"   {result['spans_per_s']:,.0f} spans/s, server CPU "
@@ -540,6 +543,7 @@ def main() -> int:
                 results["profile"] = profile_pipeline(bodies, args.profile, workdir)
     finally:
         _stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
     results["loadavg_end"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     results["runs"] = runs
     results["summary"] = summarize(runs)

@@ -101,6 +101,7 @@ class PipelineBench:
         self.queue = BoundedQueue(1 << 40, self.stats)
         self.times: dict[str, float] = {}
         self.profilers: dict[str, cProfile.Profile] = {}
+        self.last_us_per_span: dict[str, float] = {}  # from the last :meth:`rate`
         self.gzip_seconds = 0.0
 
     def _add(self, key: str, seconds: float) -> None:
@@ -139,9 +140,10 @@ class PipelineBench:
         self._add("encode+queue", now - t)
         return spans
 
-    def rate(self, bodies: Sequence[bytes], seconds: float) -> dict[str, Any]:
-        for body in bodies:  # warm up (stage caches, price look-ups, anomaly baselines)
-            self.step(body)
+    def rate(self, bodies: Sequence[bytes], seconds: float, warm_up: bool = True) -> dict[str, Any]:
+        if warm_up:  # stage caches, price look-ups, anomaly baselines
+            for body in bodies:
+                self.step(body)
         self.times.clear()
         spans, elapsed = _timed_loop(bodies, seconds, self.step)
         # gzip of the output, as the exporter does by default (compression: gzip, level 5); not in the rate
@@ -151,16 +153,33 @@ class PipelineBench:
         t = time.thread_time()
         gzip.compress(out, compresslevel=5)
         gzip_us = (time.thread_time() - t) / count_spans(sample) * 1e6
+        self.last_us_per_span = {k: v / spans * 1e6 for k, v in self.times.items()}
         return {
             "spans_per_s": spans / elapsed,
-            "us_per_span": {k: v / spans * 1e6 for k, v in self.times.items()},
+            "us_per_span": dict(self.last_us_per_span),
             "gzip_us": gzip_us,
         }
+
+    def by_kind(self, bodies: Sequence[bytes], seconds: float) -> dict[str, dict[str, float]]:
+        """µs/span of each step for each kind of span on its own (requests filtered to one kind).
+
+        Shows what a stage costs on spans it has nothing to do with (HTTP/DB) and per GenAI dialect.
+        """
+        out: dict[str, dict[str, float]] = {}
+        for kind in SPAN_KINDS:
+            filtered = [b for b in (only_kind(body, kind) for body in bodies) if b]
+            self.times.clear()
+            spans, _ = _timed_loop(filtered, seconds, self.step)
+            out[kind] = {k: v / spans * 1e6 for k, v in self.times.items()}
+        self.times.clear()
+        return out
 
     def profile(self, bodies: Sequence[bytes], seconds: float, out: Path, top: int = 12) -> list[str]:
         """cProfile each stage on its own; return its top functions by own time as report lines.
 
-        Profiling slows Python code about 2x, so the numbers are for ranking, not for adding up.
+        cProfile's clock is wall time and it slows Python code 2x or more, so each function is shown as
+        its share of the stage's profiled time, and that share applied to the stage's unprofiled CPU
+        µs/span from the last :meth:`rate` (``≈ µs/span``).
         """
         self.profilers = {name: cProfile.Profile() for name in self.names}
         spans, _ = _timed_loop(bodies, seconds, self.step)
@@ -172,12 +191,14 @@ class PipelineBench:
             for (filename, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
                 rows.append((tottime, cumtime, ncalls, _short(filename), line, func))
             rows.sort(reverse=True)
-            lines.append(f"-- {name}: {stats.total_tt / spans * 1e6:.1f} µs/span under the profiler")  # type: ignore[attr-defined]
-            lines.append(f"{'own µs/span':>11} {'cum µs/span':>11} {'calls/span':>10}  function")
+            total = stats.total_tt or 1.0  # type: ignore[attr-defined]
+            stage_us = self.last_us_per_span.get(f"stage:{name}", 0.0)
+            lines.append(f"-- {name}: {stage_us:.1f} µs/span (CPU, unprofiled)")
+            lines.append(f"{'own %':>6} {'≈own µs':>8} {'cum %':>6} {'calls/span':>10}  function")
             for tottime, cumtime, ncalls, filename, line, func in rows[:top]:
                 lines.append(
-                    f"{tottime / spans * 1e6:11.2f} {cumtime / spans * 1e6:11.2f} {ncalls / spans:10.2f}  "
-                    f"{filename}:{line}:{func}"
+                    f"{tottime / total * 100:6.1f} {tottime / total * stage_us:8.2f} "
+                    f"{cumtime / total * 100:6.1f} {ncalls / spans:10.2f}  {filename}:{line}:{func}"
                 )
         self.profilers = {}
         return lines
@@ -191,3 +212,21 @@ def _short(filename: str) -> str:
         if marker in filename:
             return ("genai_lens/" if "genai_lens" in marker else "") + filename.split(marker, 1)[1]
     return filename
+
+
+SPAN_KINDS = ("http/db", "otel gen_ai", "openllmetry legacy", "openinference")
+_SCOPE_KINDS = {
+    "genai_lens.instrumentation.openai": "otel gen_ai",
+    "opentelemetry.instrumentation.openai.v1": "openllmetry legacy",
+    "openinference.instrumentation.openai": "openinference",
+}
+
+
+def only_kind(body: bytes, kind: str) -> bytes:
+    """``body`` keeping only the spans of one kind (by instrumentation scope, as ``payload.py`` emits)."""
+    request = ExportTraceServiceRequest.FromString(body)
+    for rs in request.resource_spans:
+        for ss in rs.scope_spans:
+            if _SCOPE_KINDS.get(ss.scope.name, "http/db") != kind:
+                del ss.spans[:]
+    return request.SerializeToString() if count_spans(request) else b""

@@ -37,6 +37,7 @@ CASSETTES = REPO_ROOT / ".." / "shared" / "cassettes" / "openai"
 CHAT_CASSETTE = CASSETTES / "chat_basic_gpt35.yaml"
 STREAM_CASSETTE = CASSETTES / "chat_streaming_include_usage_gpt4.yaml"
 WORKER = BENCH_ROOT / "overhead_worker.py"
+COMPONENTS = BENCH_ROOT / "overhead_components.py"
 OPENAI_MAJORS = ("3", "1")
 PEERS = ("baseline", "genai-lens", "otel-genai", "openinference", "openllmetry")
 PROJECT = "genai-lens"
@@ -260,15 +261,26 @@ def render(major_results: list[dict[str, Any]]) -> str:
             f"(wall medians); {base['cpu_call_us']:.0f} / {base['cpu_chunk_us']:.1f} µs CPU.",
             "",
             "| instrumentor | content | Δ µs/call (rounds min…max) | Δ CPU µs/call | Δ µs/chunk "
-            "| Δ µs stream open / end | spans/call | spans/stream | log rec./call | metrics "
+            "| Δ µs stream open / end | spans/call | spans/stream | log rec./call | content attrs | metrics "
             "| × genai-lens call | × genai-lens chunk |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
         ]
         for row in rows:
             if row["peer"] == "baseline":
                 continue
             lines.append("| " + " | ".join(_cells(row, rows)) + " |")
         lines.append("")
+        conflicts = {
+            (r["peer"], r["info"]["dependency_conflict"])
+            for r in rows
+            if r["info"].get("dependency_conflict")
+        }
+        for peer, conflict in sorted(conflicts):
+            lines += [
+                f"† {peer}: plain instrument() does nothing here (no span) — {conflict.rstrip('.')}. "
+                "Measured with skip_dep_check=True to compare the code path anyway.",
+                "",
+            ]
         lines.extend(goal_lines(rows))
         lines.append("")
     return "\n".join(lines)
@@ -278,7 +290,11 @@ def _cells(row: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     ours = next(r for r in rows if r["peer"] == PROJECT and r["capture"] == row["capture"])
     no_span = row["spans_per_call"] == 0
     metric_names = row["info"].get("metric_names") or []
-    cells = [f"{row['peer']} {row['info'].get('peer_version') or '?'}", "on" if row["capture"] else "off"]
+    forced = " (forced†)" if row["info"].get("dependency_conflict") else ""
+    cells = [
+        f"{row['peer']} {row['info'].get('peer_version') or '?'}{forced}",
+        "on" if row["capture"] else "off",
+    ]
     if no_span:
         error = row["info"].get("instrument_error")
         cells += ["no span" + (f" ({error.split(':')[0]})" if error else "")] + ["no span"] * 3
@@ -294,6 +310,7 @@ def _cells(row: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
         f"{row['spans_per_call']:.2f}",
         f"{row['spans_per_stream']:.2f}",
         f"{row['logs_per_call']:.2f}",
+        str(len(row["info"].get("content_keys") or [])),
         f"{len(metric_names)} names" if metric_names else "none",
     ]
     if row["peer"] == PROJECT:
@@ -392,6 +409,31 @@ def profile_project(
     return "\n".join(lines)
 
 
+def component_table(python: Path, fixtures: Path) -> str:
+    """Each piece of the genai-lens path timed alone with hot caches, next to the SDK floor."""
+    columns = []
+    for capture in ("0", "1"):
+        out = subprocess.run(
+            [str(python), str(COMPONENTS), str(fixtures), capture],
+            capture_output=True,
+            text=True,
+            cwd=str(bench_dir()),
+        )
+        if out.returncode != 0:
+            return f"component timing failed:\n{out.stderr[-2000:]}"
+        columns.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    lines = [
+        "genai-lens pieces timed alone (min of 7 batches, hot caches; in a real call caches are cold, so the "
+        "in-situ overhead above is larger):",
+        "",
+        "| piece | µs, content off | µs, content on |",
+        "|---|---:|---:|",
+    ]
+    for name in columns[0]:
+        lines.append(f"| {name} | {columns[0][name]} | {columns[1].get(name)} |")
+    return "\n".join(lines)
+
+
 # -------------------------------------------------------------------------------------------------- main
 
 
@@ -445,7 +487,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds (default 20)")
     parser.add_argument("--calls", type=int, default=2000, help="timed chat calls per process (default 2000)")
-    parser.add_argument("--streams", type=int, default=100, help="timed streams per process (default 100)")
+    parser.add_argument("--streams", type=int, default=40, help="timed streams per process (default 40)")
     parser.add_argument("--chunks", type=int, default=500, help="chunks per synthesized stream (default 500)")
     parser.add_argument("--profile", action="store_true", help="also cProfile genai-lens (openai 3.x)")
     parser.add_argument("--setup-only", action="store_true", help="build the venvs and exit")
@@ -474,6 +516,7 @@ def main() -> None:
     elapsed = time.monotonic() - measured
     if args.profile:
         python = pythons[(PROJECT, majors[0])]
+        report += "\n" + component_table(python, fixtures) + "\n"
         for stream in (False, True):
             for capture in (False, True):
                 report += "\n" + profile_project(python, fixtures, capture, stream, args.chunks) + "\n"

@@ -1,10 +1,14 @@
-"""A lean OTLP/HTTP load generator: pre-encoded protobuf requests over kept-alive raw sockets.
+"""A lean OTLP load generator: pre-encoded protobuf requests over kept-alive raw sockets (or OTLP/gRPC).
 
 Run as a separate process (the benchmark starts several): each thread owns one connection and either
 sends back-to-back (closed loop, ``--rate 0``: finds the peak) or on a fixed schedule (open loop: latency
 at a given load, overload). Open-loop latency is measured from the *scheduled* send time, so a request
 that had to wait for its connection counts that wait (no coordinated omission). 429/503 answers are
 counted, not retried (an aggressive sender; the real SDK would back off per ``Retry-After``).
+
+With ``--protocol grpc`` each thread owns a channel and sends the same bytes as OTLP/gRPC ``Export``
+calls (no re-serialization: the request serializer is the identity); gRPC outcomes are reported as the
+HTTP statuses OTLP maps them to (OK 200, RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, anything else 0).
 
 Prints one JSON object on stdout: status counts, spans accepted (2xx), per-request records
 ``[offset_s, latency_s, status]`` and the process's CPU seconds.
@@ -20,6 +24,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 
 def _read_response(sock: socket.socket) -> tuple[int, bool]:
@@ -62,6 +68,7 @@ class Worker(threading.Thread):
         duration: float,
         interval: float,
         phase: float,
+        protocol: str = "http",
     ) -> None:
         super().__init__(daemon=True)
         self.host, self.port = host, port
@@ -69,6 +76,7 @@ class Worker(threading.Thread):
         self.offset = offset
         self.start_at, self.duration = start_at, duration
         self.interval, self.phase = interval, phase  # interval 0: closed loop
+        self.protocol = protocol
         self.records: list[tuple[float, float, int]] = []
         self.errors = 0
 
@@ -78,17 +86,56 @@ class Worker(threading.Thread):
         return sock
 
     def run(self) -> None:
+        if self.protocol == "grpc":
+            self._run_grpc()
+        else:
+            self._run_http()
+
+    def _schedule(self, j: int) -> float:
+        """When request ``j`` is due (and wait for it, open loop); now in closed loop."""
+        if not self.interval:
+            return time.time()
+        scheduled = self.start_at + self.phase + j * self.interval
+        delay = scheduled - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        return scheduled
+
+    def _run_grpc(self) -> None:
+        import grpc  # only the gRPC mode pays for the import
+
+        statuses = {
+            grpc.StatusCode.OK: 200,
+            grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+            grpc.StatusCode.UNAVAILABLE: 503,
+        }
+        channel = grpc.insecure_channel(
+            f"{self.host}:{self.port}", options=[("grpc.use_local_subchannel_pool", 1)]
+        )
+        export = channel.unary_unary(EXPORT_METHOD, request_serializer=None, response_deserializer=None)
+        end = self.start_at + self.duration
+        j = 0
+        while True:
+            scheduled = self._schedule(j)
+            if scheduled >= end:
+                break
+            data = self.requests[(self.offset + j) % len(self.requests)]
+            j += 1
+            try:
+                export(data, timeout=30)
+                status = 200
+            except grpc.RpcError as error:
+                status = statuses.get(error.code(), 0)  # type: ignore[attr-defined]
+                self.errors += status == 0
+            self.records.append((scheduled - self.start_at, time.time() - scheduled, status))
+        channel.close()
+
+    def _run_http(self) -> None:
         sock: socket.socket | None = None
         end = self.start_at + self.duration
         j = 0
         while True:
-            if self.interval:
-                scheduled = self.start_at + self.phase + j * self.interval
-                delay = scheduled - time.time()
-                if delay > 0:
-                    time.sleep(delay)
-            else:
-                scheduled = time.time()
+            scheduled = self._schedule(j)
             if scheduled >= end:
                 break
             data = self.requests[(self.offset + j) % len(self.requests)]
@@ -117,6 +164,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", required=True, help="HOST:PORT of an OTLP/HTTP receiver")
     parser.add_argument("--path", default="/v1/traces")
+    parser.add_argument("--protocol", choices=("http", "grpc"), default="http")
     parser.add_argument("--bodies", type=Path, required=True, help="directory of body-*.bin files")
     parser.add_argument("--threads", type=int, default=2, help="connections in this process")
     parser.add_argument("--thread-index", type=int, default=0, help="this process's first global thread")
@@ -132,17 +180,20 @@ def main() -> int:
         f"POST {args.path} HTTP/1.1\r\nHost: {args.target}\r\nContent-Type: application/x-protobuf\r\n"
         "Content-Length: {length}\r\n\r\n"
     )
-    requests = [
-        head.format(length=len(body)).encode() + body
-        for body in (p.read_bytes() for p in sorted(args.bodies.glob("body-*.bin")))
-    ]
+    bodies = [p.read_bytes() for p in sorted(args.bodies.glob("body-*.bin"))]
+    if args.protocol == "grpc":
+        requests = bodies
+    else:
+        requests = [head.format(length=len(body)).encode() + body for body in bodies]
     start_at = args.start_at or time.time() + 0.2
     interval = args.total_threads / args.rate if args.rate > 0 else 0.0
     workers = []
     for k in range(args.threads):
         index = args.thread_index + k
         phase = index / args.rate if args.rate > 0 else 0.0
-        workers.append(Worker(host, int(port), requests, index, start_at, args.duration, interval, phase))
+        workers.append(
+            Worker(host, int(port), requests, index, start_at, args.duration, interval, phase, args.protocol)
+        )
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -50,21 +50,38 @@ INSTRUMENTORS = {
         "opentelemetry-instrumentation-openai",
     ),
 }
+# attribute-name fragments that carry message content in any of the peers' dialects
+CONTENT_MARKERS = (
+    "messages",
+    "input.value",
+    "output.value",
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "instructions",
+)
+REDACTED = "__REDACTED__"  # OpenInference keeps hidden keys with this value
 WARMUP_CALLS = 300
 WARMUP_STREAMS = 10
 
 
 class CountingSpanExporter(SpanExporter):
-    """Cheapest honest exporter: counts finished spans and remembers their names."""
+    """Cheapest honest exporter: counts finished spans; the first span of each name is checked for content."""
 
     def __init__(self) -> None:
         self.count = 0
         self.names: set[str] = set()
+        self.content_keys: set[str] = set()
 
     def export(self, spans: Any) -> SpanExportResult:
         self.count += len(spans)
         for span in spans:
-            self.names.add(span.name)
+            if span.name not in self.names:
+                self.names.add(span.name)
+                self.content_keys.update(
+                    key
+                    for key, value in (span.attributes or {}).items()
+                    if any(m in key for m in CONTENT_MARKERS) and value != REDACTED
+                )
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
@@ -150,11 +167,26 @@ def instrument(peer: str, tracer_provider: Any, meter_provider: Any, logger_prov
         kwargs: dict[str, Any] = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
         if logger_provider is not None:
             kwargs["logger_provider"] = logger_provider
+        conflict = _dependency_conflict(instrumentor)
+        if conflict:
+            # instrument() would silently do nothing (what a user of this combination gets: no span);
+            # to still compare the code path we force it and flag the row
+            info["dependency_conflict"] = conflict
+            kwargs["skip_dep_check"] = True
         instrumentor.instrument(**kwargs)
         info["instrumented"] = bool(getattr(instrumentor, "is_instrumented_by_opentelemetry", True))
     except Exception as exc:  # report, keep measuring: "no span" is a result
         info["instrument_error"] = f"{type(exc).__name__}: {exc}"[:300]
     return info
+
+
+def _dependency_conflict(instrumentor: Any) -> str | None:
+    try:
+        from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+    except ImportError:
+        return None
+    conflict = get_dependency_conflicts(instrumentor.instrumentation_dependencies())
+    return str(conflict) if conflict else None
 
 
 class Bench:
@@ -256,7 +288,11 @@ class Bench:
                 for metric in scope.metrics
             }
         )
-        return {"span_names": sorted(self.spans.names), "metric_names": names}
+        return {
+            "span_names": sorted(self.spans.names),
+            "metric_names": names,
+            "content_keys": sorted(self.spans.content_keys),
+        }
 
 
 def main() -> None:

@@ -4,9 +4,9 @@ One run measures, on the same payload (realistic GenAI traces, see ``payload.py`
 
 1. the ceiling — protobuf decode + a full attribute scan + encode, in-process, one core;
 2. the pipeline in-process (every stage, no network), with µs/span per step and optionally a cProfile;
-3. ``genai-lens serve --workers 1`` end to end: load generator processes → OTLP/HTTP → serve → a counting
-   sink process; forwarded spans/s counted at the sink;
-4. the same with ``--workers 2``;
+3. ``genai-lens serve --workers 1`` end to end: load generator processes → OTLP/HTTP (then OTLP/gRPC) →
+   serve → a counting sink process; forwarded spans/s counted at the sink;
+4. the same with ``--workers 2``, and with no stages configured (the server's own cost);
 5. p50/p99 request latency at half the measured peak, through serve vs straight to the sink;
 6. resident memory of serve under 10× overload with the backend down, for two ``queue.max_bytes``.
 
@@ -15,7 +15,7 @@ may be shared (other jobs, and the load generator and sink compete for the same 
 what a dedicated core would turn into throughput. Everything binds 127.0.0.1; every subprocess is stopped
 (SIGTERM, then SIGKILL of its own process group) before the script exits.
 
-    .venv/bin/python bench/serve_throughput.py            # full run, about 3 minutes
+    .venv/bin/python bench/serve_throughput.py            # full run, about 3.5 minutes
     .venv/bin/python bench/serve_throughput.py --profile  # plus a cProfile of the in-process pipeline
 """
 
@@ -145,10 +145,16 @@ class Serve:
         workers: int,
         queue_bytes: int,
         env: dict[str, str] | None = None,
+        processors: list[tuple[str, dict[str, Any]]] | None = None,
     ) -> None:
+        processors = PROCESSORS if processors is None else processors
         config = {
-            "receivers": {"otlp": {"protocols": {"http": {"endpoint": "127.0.0.1:0"}}}},
-            "processors": {name_: cfg for name_, cfg in PROCESSORS},
+            "receivers": {
+                "otlp": {
+                    "protocols": {"http": {"endpoint": "127.0.0.1:0"}, "grpc": {"endpoint": "127.0.0.1:0"}}
+                }
+            },
+            "processors": {name_: cfg for name_, cfg in processors},
             "exporters": {
                 "otlphttp/sink": {
                     "endpoint": f"http://{sink.address}/v1/traces",
@@ -157,7 +163,7 @@ class Serve:
             },
             "queue": {"max_bytes": queue_bytes},
             "service": {
-                "pipeline": {"processors": [n for n, _ in PROCESSORS], "exporter": "otlphttp/sink"},
+                "pipeline": {"processors": [n for n, _ in processors], "exporter": "otlphttp/sink"},
                 "admin": {"endpoint": "127.0.0.1:0"},
                 "log_level": "info",  # the start line (addresses) is logged at info
             },
@@ -224,6 +230,7 @@ def run_load(
     threads: int,
     rate: float = 0.0,
     on_start: Any = None,
+    protocol: str = "http",
 ) -> dict[str, Any]:
     """Run ``processes`` loadgen processes in parallel; merge their JSON results."""
     start_at = time.time() + 0.5
@@ -234,6 +241,7 @@ def run_load(
         command += ["--threads", str(threads), "--thread-index", str(p * threads)]
         command += ["--total-threads", str(total), "--rate", str(rate), "--start-at", str(start_at)]
         command += ["--duration", str(duration), "--spans-per-request", str(spans_per_request)]
+        command += ["--protocol", protocol]
         procs.append(_spawn(command, stdout=subprocess.PIPE, text=True))
     if on_start is not None:
         on_start(start_at)
@@ -253,6 +261,11 @@ def run_load(
         "cpu_s": sum(r["cpu_s"] for r in results),
         "pids": [p.pid for p in procs],
     }
+
+
+def median_by_rate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median ``spans_per_s`` (its per-step numbers stay consistent with its rate)."""
+    return dict(sorted(runs, key=lambda r: r["spans_per_s"])[len(runs) // 2])
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -275,7 +288,12 @@ def phase(title: str) -> Iterator[None]:
 
 
 def measure_peak(
-    serve: Serve, sink: Sink, args: argparse.Namespace, bodies_dir: Path, spans_per_request: int
+    serve: Serve,
+    sink: Sink,
+    args: argparse.Namespace,
+    bodies_dir: Path,
+    spans_per_request: int,
+    protocol: str = "http",
 ) -> dict[str, Any]:
     """Closed-loop load for warmup + duration; rates over the post-warmup window, counted at the sink."""
     marks: dict[str, Any] = {}
@@ -283,9 +301,11 @@ def measure_peak(
     def sample(start_at: float) -> None:
         time.sleep(max(0.0, start_at - time.time()) + args.warmup)
         marks["t0"], marks["sink0"], marks["cpu0"] = time.monotonic(), sink.count()["spans"], serve.cpu()
+        marks["pids0"] = [cpu_seconds([pid]) for pid in serve.pids]
         marks["sinkcpu0"], marks["m0"] = sink.cpu(), serve.metrics()
         time.sleep(args.duration)
         marks["t1"], marks["sink1"], marks["cpu1"] = time.monotonic(), sink.count()["spans"], serve.cpu()
+        marks["pids1"] = [cpu_seconds([pid]) for pid in serve.pids]
         marks["sinkcpu1"], marks["m1"] = sink.cpu(), serve.metrics()
 
     sampler: threading.Thread | None = None
@@ -296,13 +316,14 @@ def measure_peak(
         sampler.start()
 
     load = run_load(
-        serve.http,
+        serve.addresses["grpc"] if protocol == "grpc" else serve.http,
         bodies_dir,
         spans_per_request,
         args.warmup + args.duration + 1.0,
         args.loadgen_procs,
         args.loadgen_threads,
         on_start=on_start,
+        protocol=protocol,
     )
     assert sampler is not None
     sampler.join()
@@ -313,6 +334,9 @@ def measure_peak(
     received = sum(v for (n, _), v in m1.items() if n == "genai_lens_spans_received_total") - sum(
         v for (n, _), v in m0.items() if n == "genai_lens_spans_received_total"
     )
+    forwarded = sum(v for (n, _), v in m1.items() if n == "genai_lens_spans_forwarded_total") - sum(
+        v for (n, _), v in m0.items() if n == "genai_lens_spans_forwarded_total"
+    )
     stage_us = {}
     for (name, labels), value in m1.items():
         if name == "genai_lens_stage_seconds_total" and received:
@@ -322,10 +346,13 @@ def measure_peak(
         "spans_per_s": spans / wall,
         "spans_per_cpu_s": spans / cpu if cpu else float("nan"),
         "serve_cpu_util": cpu / wall,
+        "worker_cpu_util": [(b - a) / wall for a, b in zip(marks["pids0"], marks["pids1"], strict=True)],
         "sink_cpu_util": (marks["sinkcpu1"] - marks["sinkcpu0"]) / wall,
         "loadgen_cpu_s": load["cpu_s"],
         "statuses": load["statuses"],
         "stage_us_server": stage_us,
+        "sink_spans": spans,  # cross-check: serve's own forwarded counter over the same window
+        "serve_forwarded_spans": forwarded,
         "window_s": wall,
         "load_s": args.warmup + args.duration + 1.0,
     }
@@ -400,6 +427,10 @@ def measure_overload(
 # -- report ------------------------------------------------------------------------------------------
 
 
+def _rounds(result: dict[str, Any]) -> str:
+    return "/".join(f"{r / 1000:.1f}k" for r in result.get("rounds", [result["spans_per_s"]]))
+
+
 def render(results: dict[str, Any]) -> str:
     p = results["payload"]
     ceiling = results["ceiling"]["spans_per_s"]
@@ -413,18 +444,22 @@ def render(results: dict[str, Any]) -> str:
         "| measurement | spans/s (wall) | spans per CPU-second | ratio to ceiling | notes |",
         "|---|---:|---:|---:|---|",
         "| ceiling: decode + full attribute scan + encode (in-process, 1 core) | – | "
-        f"{ceiling:,.0f} | 1.00 | "
+        f"{ceiling:,.0f} | 1.00 | median of {_rounds(results['ceiling'])}; "
         f"decode {results['ceiling']['decode_us']:.1f} + scan {results['ceiling']['scan_us']:.1f} + "
         f"encode {results['ceiling']['encode_us']:.1f} µs/span |",
     ]
     pipe = results["pipeline"]
     lines.append(
         f"| pipeline only, all 4 stages (in-process, no network) | – | {pipe['spans_per_s']:,.0f} | "
-        f"{pipe['spans_per_s'] / ceiling:.2f} | {sum(pipe['us_per_span'].values()):.0f} µs/span |"
+        f"{pipe['spans_per_s'] / ceiling:.2f} | {sum(pipe['us_per_span'].values()):.0f} µs/span; "
+        f"median of {_rounds(pipe)} |"
     )
     for key, label in (
         ("serve_w1", "serve --workers 1, OTLP/HTTP → sink"),
-        ("serve_w2", "serve --workers 2"),
+        ("serve_w1_grpc", "serve --workers 1, OTLP/gRPC → sink"),
+        ("serve_w2", "serve --workers 2, OTLP/HTTP → sink"),
+        ("serve_nostages", "serve --workers 1, no stages (server alone), OTLP/HTTP"),
+        ("serve_nostages_grpc", "serve --workers 1, no stages (server alone), OTLP/gRPC"),
     ):
         if key not in results:
             continue
@@ -435,7 +470,11 @@ def render(results: dict[str, Any]) -> str:
             f"load generators {r['loadgen_cpu_s'] / r['load_s'] * 100:.0f} %; answers {r['statuses']}"
         )
         if key == "serve_w2" and "serve_w1" in results:
-            note += f"; ×{r['spans_per_s'] / results['serve_w1']['spans_per_s']:.2f} wall vs 1 worker"
+            split = " + ".join(f"{u * 100:.0f}" for u in r["worker_cpu_util"])
+            note += (
+                f"; workers {split} %; ×{r['spans_per_s'] / results['serve_w1']['spans_per_s']:.2f} wall, "
+                f"×{r['spans_per_cpu_s'] / results['serve_w1']['spans_per_cpu_s']:.2f} per CPU-s vs 1 worker"
+            )
         lines.append(
             f"| {label} | {r['spans_per_s']:,.0f} | {per_worker:,.0f} | {per_worker / ceiling:.2f} | {note} |"
         )
@@ -453,6 +492,20 @@ def render(results: dict[str, Any]) -> str:
     lines.append(
         f"| (gzip level 5 of the output, exporter default; off in this run) | {pipe['gzip_us']:.1f} | – |"
     )
+    if results.get("by_kind"):
+        kinds = list(results["by_kind"])
+        lines += [
+            "",
+            "The same steps per kind of span (requests filtered to one kind; µs/span, CPU time):",
+            "",
+            "| step | " + " | ".join(kinds) + " |",
+            "|---|" + "---:|" * len(kinds),
+        ]
+        for step in pipe["us_per_span"]:
+            cells = " | ".join(f"{results['by_kind'][k].get(step, 0.0):.1f}" for k in kinds)
+            lines.append(f"| {step} | {cells} |")
+        totals = " | ".join(f"{sum(results['by_kind'][k].values()):.0f}" for k in kinds)
+        lines.append(f"| total | {totals} |")
     if "latency" in results:
         lat = results["latency"]
         lines += [
@@ -513,8 +566,9 @@ def main() -> int:
         "unique content into cache hits (redact keeps digests of 8192 clean strings)",
     )
     parser.add_argument(
-        "--inprocess-seconds", type=float, default=4.0, help="CPU seconds per in-process rate"
+        "--inprocess-seconds", type=float, default=6.0, help="CPU seconds per in-process rate"
     )
+    parser.add_argument("--inprocess-rounds", type=int, default=3, help="interleaved ceiling/pipeline rounds")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--duration", type=float, default=10.0, help="measurement window per serve run")
     parser.add_argument("--latency-duration", type=float, default=15.0)
@@ -522,7 +576,7 @@ def main() -> int:
     parser.add_argument("--queue-sizes", default="16MiB,64MiB", help="queue.max_bytes for the overload runs")
     parser.add_argument("--loadgen-procs", type=int, default=2)
     parser.add_argument("--loadgen-threads", type=int, default=3, help="connections per loadgen process")
-    parser.add_argument("--skip", default="", help="comma list of: workers2,latency,overload")
+    parser.add_argument("--skip", default="", help="comma list of: grpc,nostages,workers2,latency,overload")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process pipeline")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
@@ -541,16 +595,26 @@ def main() -> int:
                 (bodies_dir / f"body-{i}.bin").write_bytes(body)
             results["payload"] = describe(bodies[0])
             spans_per_request = results["payload"]["spans"]
-        with phase("ceiling (in-process)"):
-            results["ceiling"] = ceiling_rate(bodies, args.inprocess_seconds)
-        with phase("pipeline (in-process)"):
+        with phase("ceiling and pipeline (in-process, interleaved rounds)"):
+            # Alternating short rounds and taking medians keeps drift on a shared VM (frequency, noisy
+            # neighbours) from landing on one side of the ratio.
             bench = PipelineBench(PROCESSORS)
-            results["pipeline"] = bench.rate(bodies, args.inprocess_seconds)
+            ceilings, pipelines = [], []
+            for round_index in range(args.inprocess_rounds):
+                share = args.inprocess_seconds / args.inprocess_rounds
+                ceilings.append(ceiling_rate(bodies, share))
+                pipelines.append(bench.rate(bodies, share, warm_up=round_index == 0))
+            results["ceiling"] = median_by_rate(ceilings)
+            results["pipeline"] = median_by_rate(pipelines)
+            results["ceiling"]["rounds"] = [r["spans_per_s"] for r in ceilings]
+            results["pipeline"]["rounds"] = [r["spans_per_s"] for r in pipelines]
+            bench.last_us_per_span = results["pipeline"]["us_per_span"]
+            results["by_kind"] = bench.by_kind(bodies, args.inprocess_seconds / 4)
             if args.profile:
                 results["profile"] = bench.profile(
-                    bodies, args.inprocess_seconds, workdir / "pipeline.pstats"
+                    bodies, args.inprocess_seconds / 2, workdir / "pipeline.pstats"
                 )
-            bench.close()
+        bench.close()
         sink = Sink()
         try:
             with phase("serve --workers 1: peak"):
@@ -570,8 +634,26 @@ def main() -> int:
                                     sink.address, bodies_dir, spans_per_request, rate, args
                                 ),
                             }
+                    if "grpc" not in skip:
+                        with phase("serve --workers 1: peak over OTLP/gRPC"):
+                            results["serve_w1_grpc"] = measure_peak(
+                                serve, sink, args, bodies_dir, spans_per_request, protocol="grpc"
+                            )
                 finally:
                     serve.stop()
+            if "nostages" not in skip:
+                with phase("serve --workers 1 without stages: peak"):
+                    serve = Serve(workdir, "serve-nostages", sink, 1, 64 << 20, processors=[])
+                    try:
+                        results["serve_nostages"] = measure_peak(
+                            serve, sink, args, bodies_dir, spans_per_request
+                        )
+                        if "grpc" not in skip:
+                            results["serve_nostages_grpc"] = measure_peak(
+                                serve, sink, args, bodies_dir, spans_per_request, protocol="grpc"
+                            )
+                    finally:
+                        serve.stop()
             if "workers2" not in skip:
                 with phase("serve --workers 2: peak"):
                     serve = Serve(workdir, "serve-w2", sink, 2, 64 << 20)
@@ -587,7 +669,9 @@ def main() -> int:
                 rate = 10 * results["serve_w1"]["spans_per_s"] / spans_per_request
                 results["overload"] = []
                 runs = [(size, None) for size in args.queue_sizes.split(",")]
-                runs.append((args.queue_sizes.split(",")[0], {"MALLOC_ARENA_MAX": "2"}))  # glibc arenas
+                # serve caps glibc malloc arenas at 2 (server/malloc_arenas.py); 16 = glibc's own default
+                # on 2 cores, i.e. the same run without the cap
+                runs.append((args.queue_sizes.split(",")[0], {"MALLOC_ARENA_MAX": "16"}))
                 for size, env in runs:
                     queue_bytes = int(size.removesuffix("MiB")) << 20
                     with phase(f"overload at {rate:.1f} requests/s, queue {size} {env or ''}"):

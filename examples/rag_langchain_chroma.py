@@ -105,13 +105,17 @@ def build_collection(client: Any = None) -> Any:
     return collection
 
 
-def build_chain(collection: Any, base_url: str | None = None) -> Any:
+def build_chain(collection: Any, base_url: str | None = None, http_client: Any = None) -> Any:
     retriever = ChromaRetriever(collection=collection)
     prompt = ChatPromptTemplate.from_messages(
         [("system", SYSTEM_PROMPT), ("human", "Context:\n{context}\n\nQuestion: {question}")]
     )
     model = ChatOpenAI(
-        model="gpt-4o-mini", base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "x"), max_retries=0
+        model="gpt-4o-mini",
+        base_url=base_url,
+        api_key=os.environ.get("OPENAI_API_KEY", "x"),
+        max_retries=0,
+        http_client=http_client,
     )
 
     def join(documents: list[Document]) -> str:

@@ -40,11 +40,28 @@ DELIVERY_TIMEOUT_S = 45.0
 GENAI_INPUT_EMAIL = "jane.doe@example.com"
 
 
+_reserved_ports: list[socket.socket] = []
+
+
 def free_port() -> int:
-    """A loopback port the OS just handed out (and released) for a child process to bind."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port the OS handed out, held for a child process to listen on.
+
+    The port stays bound here (SO_REUSEADDR, never listening) until ``release_ports``. While it is bound,
+    no other process's ``bind(0)`` or outgoing connection gets it, so it can't be taken between now and
+    the child's start, or while a child is stopped for a restart. The children (Go's net package, gRPC,
+    Python's http.server) bind with SO_REUSEADDR too, which Linux allows next to a non-listening socket.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    _reserved_ports.append(sock)
+    return int(sock.getsockname()[1])
+
+
+def release_ports() -> None:
+    """Close every port reservation (after the processes using them have stopped)."""
+    while _reserved_ports:
+        _reserved_ports.pop().close()
 
 
 def loopback() -> str:
@@ -508,16 +525,21 @@ class JaegerBackend:
     def stop(self) -> None:
         self._proc.stop()
 
-    def trace(self, trace_id: str) -> list[dict[str, Any]]:
-        """Spans of one trace from Jaeger's HTTP query API (empty while it is not stored yet)."""
+    def raw_trace(self, trace_id: str) -> str:
+        """One trace exactly as Jaeger's HTTP query API returns it ("" while it is not stored yet)."""
         url = f"http://{self.query_endpoint}/api/traces/{trace_id}"
         try:
             with urllib.request.urlopen(url, timeout=5.0) as response:
-                body = json.load(response)
+                return response.read().decode()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
-                return []
+                return ""
             raise
+
+    def trace(self, trace_id: str) -> list[dict[str, Any]]:
+        """Spans of one trace from Jaeger's HTTP query API (empty while it is not stored yet)."""
+        raw = self.raw_trace(trace_id)
+        body = json.loads(raw) if raw else {}
         return [span for trace in body.get("data") or [] for span in trace.get("spans", [])]
 
     def wait_for_traces(
@@ -533,3 +555,42 @@ class JaegerBackend:
                 return {trace_id: self.trace(trace_id) for trace_id in expected}
             time.sleep(0.3)
         return found
+
+
+def jaeger_tags(span: Mapping[str, Any]) -> dict[str, Any]:
+    """A Jaeger API span's tags as a dict (Jaeger shows OTLP attributes and some span fields as tags)."""
+    return {tag["key"]: tag["value"] for tag in span.get("tags", [])}
+
+
+def jaeger_parents(span: Mapping[str, Any]) -> list[str]:
+    return [ref["spanID"] for ref in span.get("references", []) if ref["refType"] == "CHILD_OF"]
+
+
+def prometheus_samples(url: str) -> list[tuple[str, dict[str, str], float]]:
+    """Every sample of a Prometheus text endpoint as (name, labels, value)."""
+    with urllib.request.urlopen(url, timeout=5.0) as response:
+        text = response.read().decode()
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        series, _, value = line.rpartition(" ")
+        name, _, label_text = series.partition("{")
+        pairs = (pair.partition("=") for pair in _label_pairs(label_text))
+        labels = {key: raw.strip('"') for key, _, raw in pairs}
+        samples.append((name, labels, float(value)))
+    return samples
+
+
+def _label_pairs(label_text: str) -> list[str]:
+    body = label_text.rstrip("}")
+    return [pair for pair in body.split(",") if pair] if body else []
+
+
+def metric_total(samples: Iterable[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
+    """Sum of ``name``'s samples whose labels include ``labels``."""
+    return sum(
+        value
+        for sample, have, value in samples
+        if sample == name and all(have.get(key) == want for key, want in labels.items())
+    )

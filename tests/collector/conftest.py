@@ -12,8 +12,10 @@ from collector_harness import (
     CONFIG_DIR,
     Collector,
     GenaiLensServe,
+    JaegerBackend,
     Middle,
     PassthroughCollector,
+    release_ports,
 )
 
 # A cold build (empty Go caches) takes minutes; it runs once per session inside the first test's setup.
@@ -39,6 +41,13 @@ def build(*args: str) -> Path:
             f"{' '.join(command)} did not print a binary path (stdout: {result.stdout!r})", pytrace=False
         )
     return binary
+
+
+@pytest.fixture(autouse=True)
+def _port_reservations() -> Iterator[None]:
+    """Ports picked by a test stay reserved until its processes are stopped (autouse: torn down last)."""
+    yield
+    release_ports()
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +99,12 @@ def start_collector(otelcol_binary: Path, tmp_path: Path) -> Iterator:
     yield start
     for collector in started:
         collector.stop()
+
+
+@pytest.fixture
+def jaeger(jaeger_binary: Path, tmp_path: Path) -> Iterator[JaegerBackend]:
+    """A running Jaeger v2 (in-memory store) on loopback ports; stopped at teardown."""
+    backend = JaegerBackend(jaeger_binary, tmp_path)
+    backend.start()
+    yield backend
+    backend.stop()

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collector_harness import CONFIG_DIR, JaegerBackend, sandwich_env, send_traces, span_hex
+from collector_harness import (
+    CONFIG_DIR,
+    JaegerBackend,
+    jaeger_parents,
+    jaeger_tags,
+    sandwich_env,
+    send_traces,
+    span_hex,
+)
 
 pytestmark = pytest.mark.timeout(2400)  # may trigger cold builds of the collector and of Jaeger
-
-
-@pytest.fixture
-def jaeger(jaeger_binary: Path, tmp_path: Path) -> Iterator[JaegerBackend]:
-    backend = JaegerBackend(jaeger_binary, tmp_path)
-    backend.start()
-    yield backend
-    backend.stop()
 
 
 def test_jaeger_yaml_delivers_whole_traces_to_jaeger(
@@ -43,11 +42,10 @@ def test_jaeger_yaml_delivers_whole_traces_to_jaeger(
     for span in sent.spans:
         got = by_id[span_hex(span)]
         assert got["operationName"] == span.name
-        parents = [ref["spanID"] for ref in got.get("references", []) if ref["refType"] == "CHILD_OF"]
         expected_parents = [f"{span.parent.span_id:016x}"] if span.parent is not None else []
-        assert parents == expected_parents, f"{span.name}: parent link broken in Jaeger"
+        assert jaeger_parents(got) == expected_parents, f"{span.name}: parent link broken in Jaeger"
     for span in sent.non_genai():
-        tags = {tag["key"]: tag["value"] for tag in by_id[span_hex(span)]["tags"]}
+        tags = jaeger_tags(by_id[span_hex(span)])
         for key, value in span.attributes.items():
             assert tags.get(key) == value, f"{span.name}: tag {key} changed"
 

@@ -29,6 +29,7 @@ from genai_lens.server.grpc_receiver import start_grpc_receiver
 from genai_lens.server.http_receiver import start_http_receiver
 from genai_lens.server.httpserver import ThreadedHTTPServer
 from genai_lens.server.ingest import Ingest
+from genai_lens.server.malloc_arenas import limit_malloc_arenas
 from genai_lens.server.queue import BoundedQueue
 
 log = logging.getLogger("genai_lens.server")
@@ -41,6 +42,7 @@ def worker_directory(base: Path, worker_index: int) -> Path:
 
 class Service:
     def __init__(self, config: ServeConfig, worker_index: int = 0, reuse_port: bool = False) -> None:
+        limit_malloc_arenas()  # before any receiver thread exists: bounds RSS under overload
         self.config = config
         self.worker_index = worker_index
         self.reuse_port = reuse_port

@@ -120,3 +120,14 @@ def ancestors(spans: list[ReadableSpan], span: ReadableSpan) -> list[str]:
         names.append(current.name)
         current = parent_of(spans, current)
     return names
+
+
+@pytest.fixture(autouse=True)
+def context_is_restored() -> Iterator[None]:
+    """Every run must give the OTel context back: no span of ours may stay current after a test."""
+    from opentelemetry import trace
+
+    assert not trace.get_current_span().get_span_context().is_valid, "a span leaked into this test"
+    yield
+    leaked = trace.get_current_span()
+    assert not leaked.get_span_context().is_valid, f"span left current: {getattr(leaked, 'name', leaked)}"

@@ -141,3 +141,19 @@ def test_uninstrument_restores_originals(instrument, spans, chroma):
     assert (chroma_collection.Collection.query, qdrant_module.QdrantClient.query_points) == originals
     chroma.add(ids=["z"], documents=["zebra"])
     assert spans() == []
+
+
+def test_errors_inside_our_hooks_never_break_the_store(instrument, chroma, spans, monkeypatch, caplog):
+    from genai_lens.instrumentation.chromadb import operations
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("instrumentation bug")
+
+    monkeypatch.setitem(operations.OPERATIONS, "query", (operations.describe_query, broken))
+    monkeypatch.setitem(operations.OPERATIONS, "add", (broken, operations.read_nothing))
+    instrument("chromadb")
+    chroma.add(ids=list(TEXTS), documents=list(TEXTS.values()))  # describe fails: no span, call goes through
+    result = chroma.query(query_texts=["red socks"], n_results=2)  # result reading fails: span still ends
+    assert len(result["ids"][0]) == 2 and chroma.count() == 3
+    assert [s.name for s in spans()] == [f"retrieval {chroma.name}", f"count {chroma.name}"]
+    assert "genai-lens instrumentation error" in caplog.text

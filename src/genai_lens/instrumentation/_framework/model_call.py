@@ -107,6 +107,8 @@ def end_model_call(
         invocation.cache_read_input_tokens = usage.cache_read_input_tokens
         invocation.reasoning_output_tokens = usage.reasoning_output_tokens
         invocation.response_attributes[USAGE_RECORDED_BY] = RECORDED_BY_FRAMEWORK
+    if isinstance(exc, GeneratorExit):  # the consumer stopped a stream: not a failure
+        exc = None
     error_type = (invocation.error_type or error_type_of(exc)) if exc is not None else None
     if invocation.span is not None:
         end_span(invocation.span, invocation, error_type)

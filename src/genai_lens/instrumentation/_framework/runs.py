@@ -24,6 +24,8 @@ from opentelemetry.util.types import AttributeValue
 from genai_lens.instrumentation._genai import error_type_of
 from genai_lens.instrumentation._genai.safety import logger
 
+_MAX_PENDING = 1024
+
 
 @dataclass(slots=True, eq=False)
 class Run:
@@ -50,11 +52,14 @@ def detach_quietly(token: Any) -> None:
 class RunRegistry:
     """Open runs by framework run id (thread-safe: callbacks can arrive from worker threads)."""
 
-    __slots__ = ("_by_span", "_lock", "_runs")
+    __slots__ = ("_by_span", "_lock", "_pending", "_runs")
 
     def __init__(self) -> None:
         self._runs: dict[Any, Run] = {}
         self._by_span: dict[int, Run] = {}
+        # runs that ended while a run started after them was still current (``batch`` ends input 1 while
+        # input 2's context is attached): detached when the context they sit under becomes current again
+        self._pending: dict[int, Run] = {}
         self._lock = threading.Lock()
 
     def parent_context(self, parent_run_id: Any) -> Context:
@@ -116,9 +121,29 @@ class RunRegistry:
             if run is not None and run.span is not None:
                 self._by_span.pop(run.span.get_span_context().span_id, None)
         if run is not None:
-            detach_quietly(run.token)
-            run.token = None
+            self._release(run)
         return run
+
+    def _release(self, run: Run) -> None:
+        """Detach in LIFO order: a run ending out of order waits until it is on top again."""
+        if run.token is None:
+            return
+        if otel_context.get_current() is not run.context:
+            with self._lock:
+                if len(self._pending) >= _MAX_PENDING:
+                    self._pending.pop(next(iter(self._pending)))
+                self._pending[id(run.context)] = run
+            return
+        detach_quietly(run.token)
+        run.token = None
+        while True:  # unwind siblings that ended while this run was on top of them
+            current = otel_context.get_current()
+            with self._lock:
+                pending = self._pending.pop(id(current), None)
+            if pending is None or pending.context is not current:
+                return
+            detach_quietly(pending.token)
+            pending.token = None
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -134,7 +159,7 @@ def end_run_span(
     if span.is_recording():
         if attributes:
             span.set_attributes(attributes)
-        if exc is not None:
+        if exc is not None and not isinstance(exc, GeneratorExit):  # a consumer stopping a stream is fine
             error_type = error_type_of(exc)
             span.set_attribute(error.ERROR_TYPE, error_type)
             span.set_status(Status(StatusCode.ERROR, error_type))

@@ -18,19 +18,23 @@ _SCOPE_KEY = otel_context.create_key("genai_lens.model_call_scope")
 class ModelCallScope:
     """The provider invocations started while one framework model call was current."""
 
-    __slots__ = ("framework_usage_recorded", "invocations")
+    __slots__ = ("framework_usage_recorded", "invocations", "native_provider_spans")
 
     def __init__(self) -> None:
         self.invocations: list[Any] = []
+        # spans a provider SDK records itself (anthropic >= 2), which carry usage without our layer
+        self.native_provider_spans = 0
         # set by the first framework span that records usage itself, so nested framework calls count once
         self.framework_usage_recorded = False
 
     def provider_reported_usage(self) -> bool:
         """True when a provider span under this call recorded (or will record) token usage."""
-        return any(inv.input_tokens is not None or inv.output_tokens is not None for inv in self.invocations)
+        return self.native_provider_spans > 0 or any(
+            inv.input_tokens is not None or inv.output_tokens is not None for inv in self.invocations
+        )
 
     def provider_called(self) -> bool:
-        return bool(self.invocations)
+        return bool(self.invocations) or self.native_provider_spans > 0
 
 
 def with_scope(scope: ModelCallScope, context: otel_context.Context | None = None) -> otel_context.Context:

@@ -62,8 +62,9 @@ class GenAITelemetry:
         invocation.start_time = default_timer()
         span = start_span(self.tracer, invocation)
         invocation.span = span
-        invocation.context_token = otel_context.attach(otel_trace.set_span_in_context(span))
         note_provider_call(invocation)  # single counting: a framework span around this call defers to it
+        # attach last: nothing after it may fail, or the caller's context would stay replaced
+        invocation.context_token = otel_context.attach(otel_trace.set_span_in_context(span))
         return invocation
 
     @staticmethod

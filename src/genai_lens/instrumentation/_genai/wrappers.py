@@ -52,7 +52,7 @@ def _begin(
         return telemetry.start(invocation)
     except Exception as exc:
         report_internal_error(f"{type(hooks).__qualname__}.invocation", exc)
-        return None
+        return None  # a span started before the failure is never ended, so never exported
 
 
 def _fail(telemetry: GenAITelemetry, hooks: CallHooks, invocation: Invocation, exc: BaseException) -> None:

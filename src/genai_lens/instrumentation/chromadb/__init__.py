@@ -15,6 +15,7 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from genai_lens import __version__
+from genai_lens.instrumentation._framework.lazy import Activation, when_imported
 from genai_lens.instrumentation._framework.retrieval import DbTelemetry
 from genai_lens.instrumentation._genai import Patches
 
@@ -29,6 +30,7 @@ class ChromaDBInstrumentor(BaseInstrumentor):
     def __init__(self) -> None:
         super().__init__()
         self._patches = Patches()
+        self._activation = Activation()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _INSTRUMENTS
@@ -39,15 +41,20 @@ class ChromaDBInstrumentor(BaseInstrumentor):
         telemetry = DbTelemetry(
             __name__, __version__, kwargs.get("tracer_provider"), kwargs.get("meter_provider")
         )
-        for method, (describe, read_result) in OPERATIONS.items():
-            self._patches.wrap(
-                _SYNC_MODULE, f"Collection.{method}", telemetry.sync_wrapper(describe, read_result)
-            )
-            self._patches.wrap(
-                _ASYNC_MODULE, f"AsyncCollection.{method}", telemetry.async_wrapper(describe, read_result)
-            )
+        self._activation = activation = Activation()
+        for module, cls, make in (
+            (_SYNC_MODULE, "Collection", telemetry.sync_wrapper),
+            (_ASYNC_MODULE, "AsyncCollection", telemetry.async_wrapper),
+        ):
+
+            def apply(module: str = module, cls: str = cls, make: Any = make) -> None:
+                for method, (describe, read_result) in OPERATIONS.items():
+                    self._patches.wrap(module, f"{cls}.{method}", make(describe, read_result))
+
+            when_imported(module, activation, apply)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._activation.active = False
         self._patches.unwrap_all()
 
 

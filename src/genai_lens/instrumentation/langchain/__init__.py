@@ -17,9 +17,12 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from genai_lens import __version__
+from genai_lens.instrumentation._framework import native_spans
+from genai_lens.instrumentation._framework.lazy import Activation, when_imported
 from genai_lens.instrumentation._genai import GenAITelemetry, Patches, report_internal_error
 
 _INSTRUMENTS = ("langchain-core >= 0.3.0, < 2",)
+_CALLBACKS_MODULE = "langchain_core.callbacks.base"
 
 
 class LangChainInstrumentor(BaseInstrumentor):
@@ -29,13 +32,12 @@ class LangChainInstrumentor(BaseInstrumentor):
         super().__init__()
         self._patches = Patches()
         self._handler: Any = None
+        self._activation = Activation()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _INSTRUMENTS
 
     def _instrument(self, **kwargs: Any) -> None:
-        from genai_lens.instrumentation.langchain.handler import GenAILensCallbackHandler
-
         telemetry = GenAITelemetry(
             __name__,
             __version__,
@@ -43,21 +45,31 @@ class LangChainInstrumentor(BaseInstrumentor):
             meter_provider=kwargs.get("meter_provider"),
             capture_content=kwargs.get("capture_content"),
         )
+        self._activation = activation = Activation()
+        when_imported(_CALLBACKS_MODULE, activation, lambda: self._inject_handler(telemetry))
+        native_spans.acquire()
+
+    def _inject_handler(self, telemetry: GenAITelemetry) -> None:
+        """Give every callback manager created from now on our handler (runs once langchain-core loads)."""
+        from genai_lens.instrumentation.langchain.handler import GenAILensCallbackHandler
+
         handler = GenAILensCallbackHandler(telemetry)
         self._handler = handler
 
         def add_handler(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
             result = wrapped(*args, **kwargs)
             try:
-                if handler.enabled and not any(h is handler for h in instance.inheritable_handlers):
+                if handler.enabled and handler not in instance.inheritable_handlers:  # identity (no __eq__)
                     instance.add_handler(handler, True)
             except Exception as exc:
                 report_internal_error("langchain.BaseCallbackManager.__init__", exc)
             return result
 
-        self._patches.wrap("langchain_core.callbacks.base", "BaseCallbackManager.__init__", add_handler)
+        self._patches.wrap(_CALLBACKS_MODULE, "BaseCallbackManager.__init__", add_handler)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._activation.active = False
+        native_spans.release()
         self._patches.unwrap_all()
         if self._handler is not None:
             self._handler.enabled = False  # managers created before keep a handler that now does nothing

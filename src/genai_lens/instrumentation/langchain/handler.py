@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks.base import BaseCallbackHandler
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 from opentelemetry.util.types import AttributeValue
 

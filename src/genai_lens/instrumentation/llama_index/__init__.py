@@ -17,9 +17,12 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from genai_lens import __version__
+from genai_lens.instrumentation._framework import native_spans
+from genai_lens.instrumentation._framework.lazy import Activation, when_imported
 from genai_lens.instrumentation._genai import GenAITelemetry
 
 _INSTRUMENTS = ("llama-index-core >= 0.12.0, < 0.16",)
+_INSTRUMENTATION_MODULE = "llama_index.core.instrumentation"
 
 
 class LlamaIndexInstrumentor(BaseInstrumentor):
@@ -28,15 +31,12 @@ class LlamaIndexInstrumentor(BaseInstrumentor):
     def __init__(self) -> None:
         super().__init__()
         self._handler: Any = None
+        self._activation = Activation()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _INSTRUMENTS
 
     def _instrument(self, **kwargs: Any) -> None:
-        from llama_index.core.instrumentation import get_dispatcher
-
-        from genai_lens.instrumentation.llama_index.span_handler import GenAILensSpanHandler
-
         telemetry = GenAITelemetry(
             __name__,
             __version__,
@@ -44,15 +44,27 @@ class LlamaIndexInstrumentor(BaseInstrumentor):
             meter_provider=kwargs.get("meter_provider"),
             capture_content=kwargs.get("capture_content"),
         )
+        self._activation = activation = Activation()
+        when_imported(_INSTRUMENTATION_MODULE, activation, lambda: self._add_handler(telemetry))
+        native_spans.acquire()
+
+    def _add_handler(self, telemetry: GenAITelemetry) -> None:
+        """Add our span handler to the root dispatcher (runs once llama-index-core loads)."""
+        from llama_index.core.instrumentation import get_dispatcher
+
+        from genai_lens.instrumentation.llama_index.span_handler import GenAILensSpanHandler
+
         self._handler = GenAILensSpanHandler.create(telemetry)
         get_dispatcher().add_span_handler(self._handler)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._activation.active = False
+        native_spans.release()
+        handler, self._handler = self._handler, None
+        if handler is None:  # llama-index was never imported
+            return
         from llama_index.core.instrumentation import get_dispatcher
 
-        handler, self._handler = self._handler, None
-        if handler is None:
-            return
         handler.disable()
         dispatcher = get_dispatcher()
         dispatcher.span_handlers[:] = [h for h in dispatcher.span_handlers if h is not handler]

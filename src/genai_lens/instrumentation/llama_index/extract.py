@@ -58,7 +58,8 @@ def classify(id_: str, instance: Any) -> tuple[str, str]:
     return OTHER, label
 
 
-def _provider(instance: Any) -> str:
+def provider_of(instance: Any) -> str:
+    """``gen_ai.provider.name`` from the class names (``OpenAI...`` -> openai), else ``llama_index``."""
     names = " ".join(c.__name__.lower() for c in type(instance).__mro__)
     for hint, provider in _PROVIDER_HINTS:
         if hint in names:
@@ -73,7 +74,7 @@ def model_invocation(
     model = getattr(metadata, "model_name", None) or getattr(instance, "model", None)
     is_chat = "chat" in label.rsplit(".", 1)[-1]
     invocation = Invocation(
-        provider=_provider(instance),
+        provider=provider_of(instance),
         operation="chat" if is_chat else "text_completion",
         request_model=model if isinstance(model, str) else None,
         stream="stream" in label,

@@ -107,6 +107,7 @@ class GenAILensSpanHandler(BaseSpanHandler[Any]):
             span_name = f"{RETRIEVAL} {type(instance).__name__}"
         elif kind == extract.EMBEDDING:
             attributes[genai.GEN_AI_OPERATION_NAME] = _Op.EMBEDDINGS.value
+            attributes[genai.GEN_AI_PROVIDER_NAME] = extract.provider_of(instance)
             model = extract.embedding_model(instance)
             if model:
                 attributes[genai.GEN_AI_REQUEST_MODEL] = model

@@ -16,6 +16,7 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from genai_lens import __version__
+from genai_lens.instrumentation._framework.lazy import Activation, when_imported
 from genai_lens.instrumentation._framework.retrieval import DbTelemetry
 from genai_lens.instrumentation._genai import Patches
 
@@ -32,6 +33,7 @@ class QdrantInstrumentor(BaseInstrumentor):
     def __init__(self) -> None:
         super().__init__()
         self._patches = Patches()
+        self._activation = Activation()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _INSTRUMENTS
@@ -42,12 +44,18 @@ class QdrantInstrumentor(BaseInstrumentor):
         telemetry = DbTelemetry(
             __name__, __version__, kwargs.get("tracer_provider"), kwargs.get("meter_provider")
         )
+        self._activation = activation = Activation()
         for module, cls, is_async in _TARGETS:
-            for method, (describe, read_result) in OPERATIONS.items():
-                make = telemetry.async_wrapper if is_async else telemetry.sync_wrapper
-                self._patches.wrap(module, f"{cls}.{method}", make(describe, read_result))
+            make = telemetry.async_wrapper if is_async else telemetry.sync_wrapper
+
+            def apply(module: str = module, cls: str = cls, make: Any = make) -> None:
+                for method, (describe, read_result) in OPERATIONS.items():
+                    self._patches.wrap(module, f"{cls}.{method}", make(describe, read_result))
+
+            when_imported(module, activation, apply)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._activation.active = False
         self._patches.unwrap_all()
 
 
