@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from timeit import default_timer
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics as otel_metrics
@@ -14,6 +16,7 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from genai_lens import __version__
 from genai_lens.instrumentation._genai.content import capture_content_enabled
 from genai_lens.instrumentation._genai.invocation import Invocation
 from genai_lens.instrumentation._genai.metrics import GenAIMetrics
@@ -56,6 +59,21 @@ class GenAITelemetry:
         )
         self.metrics = GenAIMetrics(meter)
         self.capture_content = capture_content_enabled() if capture_content is None else capture_content
+
+    @classmethod
+    def for_instrumentor(cls, scope_name: str, instrument_kwargs: Mapping[str, Any]) -> GenAITelemetry:
+        """The telemetry a ``BaseInstrumentor._instrument(**kwargs)`` call asks for.
+
+        Every instrumentor accepts the same keywords — ``tracer_provider``, ``meter_provider`` and
+        ``capture_content`` (``None``: the environment's content switch) — so they are read here once.
+        """
+        return cls(
+            scope_name,
+            __version__,
+            tracer_provider=instrument_kwargs.get("tracer_provider"),
+            meter_provider=instrument_kwargs.get("meter_provider"),
+            capture_content=instrument_kwargs.get("capture_content"),
+        )
 
     def start(self, invocation: Invocation) -> Invocation:
         """Start the span, make it current, and stamp the start time."""

@@ -34,7 +34,6 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.trace import NoOpTracer
 
-from genai_lens import __version__
 from genai_lens.instrumentation._genai import (
     AsyncStreamProxy,
     GenAITelemetry,
@@ -75,13 +74,7 @@ class AnthropicInstrumentor(BaseInstrumentor):
         from genai_lens.instrumentation.anthropic.messages import MessagesHooks
         from genai_lens.instrumentation.anthropic.stream_helper import instrument_manager
 
-        telemetry = GenAITelemetry(
-            __name__,
-            __version__,
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            capture_content=kwargs.get("capture_content"),
-        )
+        telemetry = GenAITelemetry.for_instrumentor(__name__, kwargs)
         # same metrics and content switch, but a tracer whose spans are non-recording children of the
         # current context: the SDK's span stays the only span (and keeps its parent)
         metrics_only = copy.copy(telemetry)

@@ -16,7 +16,6 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from genai_lens import __version__
 from genai_lens.instrumentation._framework import native_spans
 from genai_lens.instrumentation._framework.lazy import Activation, when_imported
 from genai_lens.instrumentation._genai import GenAITelemetry
@@ -37,13 +36,7 @@ class LlamaIndexInstrumentor(BaseInstrumentor):
         return _INSTRUMENTS
 
     def _instrument(self, **kwargs: Any) -> None:
-        telemetry = GenAITelemetry(
-            __name__,
-            __version__,
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            capture_content=kwargs.get("capture_content"),
-        )
+        telemetry = GenAITelemetry.for_instrumentor(__name__, kwargs)
         self._activation = activation = Activation()
         when_imported(_INSTRUMENTATION_MODULE, activation, lambda: self._add_handler(telemetry))
         native_spans.acquire()

@@ -14,7 +14,6 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from genai_lens import __version__
 from genai_lens.instrumentation._genai import GenAITelemetry, Patches, async_wrapper, sync_wrapper
 
 _INSTRUMENTS = ("openai >= 1.0.0, < 4",)
@@ -45,12 +44,7 @@ class OpenAIInstrumentor(BaseInstrumentor):
         from genai_lens.instrumentation.openai.embeddings import EmbeddingsHooks
         from genai_lens.instrumentation.openai.responses import ResponsesHooks
 
-        telemetry = GenAITelemetry(
-            __name__,
-            __version__,
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-        )
+        telemetry = GenAITelemetry.for_instrumentor(__name__, kwargs)
         stream_types = tuple(
             t for t in (getattr(openai, "Stream", None), getattr(openai, "AsyncStream", None)) if t
         )
