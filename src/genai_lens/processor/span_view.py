@@ -2,7 +2,10 @@
 
 Stages work on OTLP protobuf messages directly (no conversion to SDK objects). Looking a key up in a
 protobuf ``repeated KeyValue`` is a linear scan, so the pipeline builds one :class:`SpanView` per span
-and every stage reads and writes through it; the index is kept in step with the message.
+and every stage reads and writes through it; the index is kept in step with the message. Scalar values
+read through :meth:`SpanView.get` are cached too (several stages read the same model and usage keys); a
+stage that edits values behind the view's back (``get_any``, or the message itself) must say so with
+:meth:`SpanView.forget_values`.
 """
 
 from __future__ import annotations
@@ -68,13 +71,15 @@ def python_to_any(value: AttributeValue, target: AnyValue) -> None:
 class SpanView:
     """One span plus its resource and scope, with an attribute index that stages share."""
 
-    __slots__ = ("span", "resource", "scope", "_index", "_resource_index")
+    __slots__ = ("span", "resource", "scope", "_index", "_values", "_resource_index")
 
     def __init__(self, span: Span, resource: Resource, scope: InstrumentationScope) -> None:
         self.span = span
         self.resource = resource
         self.scope = scope
         self._index: dict[str, int] = {kv.key: i for i, kv in enumerate(span.attributes)}
+        self._values: dict[str, AttributeValue] = {}
+        """Scalars converted by :meth:`get` (lists and dicts are not cached: callers may edit them)."""
         self._resource_index: dict[str, int] | None = None
 
     # -- span attributes -------------------------------------------------------------------------
@@ -85,21 +90,35 @@ class SpanView:
         return iter(list(self._index))
 
     def get(self, key: str, default: AttributeValue = None) -> AttributeValue:
+        values = self._values
+        if key in values:
+            return values[key]
         i = self._index.get(key)
         if i is None:
             return default
-        return any_to_python(self.span.attributes[i].value)
+        value = any_to_python(self.span.attributes[i].value)
+        if not isinstance(value, list | dict):
+            values[key] = value
+        return value
 
     def get_any(self, key: str) -> AnyValue | None:
         """The raw ``AnyValue`` (no copy), for stages that edit values in place."""
         i = self._index.get(key)
-        return None if i is None else self.span.attributes[i].value
+        if i is None:
+            return None
+        self._values.pop(key, None)  # the caller may edit it
+        return self.span.attributes[i].value
+
+    def forget_values(self) -> None:
+        """Drop the cached values: the span's attributes were edited in place."""
+        self._values.clear()
 
     def items(self) -> Iterator[tuple[str, AttributeValue]]:
         for kv in self.span.attributes:
             yield kv.key, any_to_python(kv.value)
 
     def set(self, key: str, value: AttributeValue) -> None:
+        self._values.pop(key, None)
         i = self._index.get(key)
         if i is None:
             kv: KeyValue = self.span.attributes.add(key=key)
@@ -116,6 +135,7 @@ class SpanView:
         return True
 
     def delete(self, key: str) -> bool:
+        self._values.pop(key, None)
         i = self._index.pop(key, None)
         if i is None:
             return False
@@ -130,6 +150,7 @@ class SpanView:
         doomed = {self._index[k] for k in keys if k in self._index}
         if not doomed:
             return 0
+        self._values.clear()
         kept = [kv for i, kv in enumerate(self.span.attributes) if i not in doomed]
         copies = [KeyValue(key=kv.key, value=kv.value) for kv in kept]
         del self.span.attributes[:]

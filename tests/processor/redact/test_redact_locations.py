@@ -77,8 +77,17 @@ def test_json_content_is_redacted_leaf_by_leaf_and_stays_valid_json(redactor) ->
             "parts": [{"type": "tool_call", "id": "call_1", "arguments": {"to": "<EMAIL>", "n": 4}}],
         },
     ]
-    assert "\n " not in redacted and ", " not in redacted.replace("<EMAIL>, ", "")  # re-serialized compactly
+    # Rewritten in place: everything but the findings is the sender's text, byte for byte.
+    expected = raw.replace(EMAIL, "<EMAIL>").replace(PHONE, "<PHONE>")
+    assert redacted == expected
     assert view.get("genai_lens.redaction.count") == 3
+
+
+def test_json_number_that_looks_like_a_card_stays_a_valid_number(redactor) -> None:
+    """A hit outside a string value (a number here) goes the parse-and-rewrite way: the JSON stays valid."""
+    raw = json.dumps({"amount": 4111111111111111, "note": f"mail {EMAIL}"})
+    view = redactor().span({"input.value": raw})
+    assert json.loads(view.get("input.value")) == {"amount": 4111111111111111, "note": "mail <EMAIL>"}
 
 
 def test_escape_glued_to_a_value_in_raw_json_is_still_found(redactor) -> None:
@@ -91,7 +100,8 @@ def test_escape_glued_to_a_value_in_raw_json_is_still_found(redactor) -> None:
 def test_non_ascii_json_content(redactor) -> None:
     raw = json.dumps({"content": f"Grüße von José — {EMAIL}"})
     view = redactor().span({"input.value": raw})
-    assert view.get("input.value") == '{"content":"Grüße von José — <EMAIL>"}'
+    assert json.loads(view.get("input.value")) == {"content": "Grüße von José — <EMAIL>"}
+    assert view.get("input.value") == raw.replace(EMAIL, "<EMAIL>")  # escapes (\u00fc) kept as sent
 
 
 def test_invalid_json_that_looks_like_json_is_treated_as_text(redactor) -> None:

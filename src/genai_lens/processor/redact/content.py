@@ -1,8 +1,10 @@
-"""Redacts one string value, as plain text or, when it holds JSON, leaf by leaf.
+"""Redacts one string value, as plain text or, when it holds JSON, inside its string values only.
 
-GenAI content often arrives as a JSON string (``gen_ai.input.messages``, ``input.value``). Redacting the
-parsed string leaves keeps the JSON valid and never touches numbers or keys; the result is re-serialized
-compactly. The raw string is scanned first, so JSON without findings is never parsed at all.
+GenAI content often arrives as a JSON string (``gen_ai.input.messages``, ``input.value``). The raw text is
+scanned with its escapes blanked; when every finding lies inside a string value, it is replaced right
+there: built-in matches and markers hold no quote or backslash, so the document stays valid JSON with the
+sender's formatting, and it is never parsed. A finding in a number, a key or across an escape sends the
+document the slow way: parsed, redacted leaf by leaf (never numbers or keys), re-serialized compactly.
 """
 
 from __future__ import annotations
@@ -21,6 +23,36 @@ DROP = object()
 # text is pre-scanned; blanking them keeps every offset (same length) and every boundary.
 _ESCAPES = ("\\\\", "\\n", "\\t", "\\r", '\\"', "\\/")
 
+JSON_STARTS = frozenset("{[ \t\r\n")
+"""First characters of a string that may hold a JSON document (see :func:`json_probe`)."""
+
+
+def json_probe(text: str) -> str | None:
+    """``text`` with its escapes blanked (same length) when it looks like a JSON document, else ``None``."""
+    first = text[:1]
+    if first.isspace():
+        first = text.lstrip()[:1]
+    if first != "{" and first != "[":
+        return None
+    if "\\" in text:
+        for escape in _ESCAPES:
+            text = text.replace(escape, "  ")
+    return text
+
+
+def in_json_string_value(probe: str, start: int, end: int) -> bool:
+    """Whether ``probe[start:end]`` lies inside one string value (not a key) of a JSON document.
+
+    In the probe every escape is blanked, so each remaining quote is structural: an odd count before
+    ``start`` means inside a string, and the string is a key when a colon follows its closing quote.
+    """
+    if probe.count('"', 0, start) % 2 == 0:
+        return False
+    close = probe.find('"', end)
+    if close < 0:
+        return False
+    return not probe[close + 1 : close + 64].lstrip().startswith(":")
+
 
 def apply(text: str, findings: list[Finding], replacer: Replacer) -> str:
     """``text`` with each finding replaced by its marker."""
@@ -32,6 +64,24 @@ def apply(text: str, findings: list[Finding], replacer: Replacer) -> str:
         last = f.end
     pieces.append(text[last:])
     return "".join(pieces)
+
+
+def rewrite_json_in_place(
+    text: str, probe: str, findings: list[Finding], replacer: Replacer, found: list[str]
+) -> str | None:
+    """``text`` with each finding replaced where it stands, or ``None`` when that could break the JSON.
+
+    Safe when every finding lies inside a string value and neither holds nor follows a backslash.
+    """
+    for f in findings:
+        if (
+            "\\" in text[f.start : f.end]
+            or text[f.start - 1 : f.start] == "\\"
+            or not in_json_string_value(probe, f.start, f.end)
+        ):
+            return None
+    found.extend(f.type for f in findings)
+    return apply(text, findings, replacer)
 
 
 class ContentRedactor:
@@ -54,24 +104,42 @@ class ContentRedactor:
         return result
 
     def _redact(self, text: str, found: list[str]) -> str | object | None:
-        first = text[:1]
-        if first.isspace():
-            first = text.lstrip()[:1]
-        if first in ("{", "["):
-            probe = text
-            if "\\" in text:
-                for escape in _ESCAPES:
-                    probe = probe.replace(escape, "  ")
+        probe = json_probe(text)
+        if probe is not None:
             hints = self.scanner.scan(probe)
             if not hints:
                 return None
-            before = len(found)
-            try:
-                document = json.loads(text)
-                if isinstance(document, dict | list):
-                    return self._redact_json(document, self._needles(probe, hints), found)
-            except (ValueError, RecursionError):  # not JSON after all, or nested too deep: plain text below
-                del found[before:]
+            if self.scanner.hints_are_exact and not self.drop:
+                new = rewrite_json_in_place(text, probe, hints, self.replacer, found)
+                if new is not None:
+                    return new
+            return self._parse_and_redact(text, probe, hints, found)
+        findings = self.scanner.scan(text)
+        if not findings:
+            return None
+        found.extend(f.type for f in findings)
+        return DROP if self.drop else apply(text, findings, self.replacer)
+
+    def redact_parsed(self, text: str, found: list[str]) -> str | None:
+        """Redact JSON-looking ``text`` the slow way (parse, leaves, re-serialize); ``None`` if unchanged."""
+        probe = json_probe(text)
+        if probe is None:
+            new = self._redact(text, found)
+        else:
+            hints = self.scanner.scan(probe)
+            new = self._parse_and_redact(text, probe, hints, found) if hints else None
+        return None if new is None or new is DROP else new  # type: ignore[return-value]
+
+    def _parse_and_redact(
+        self, text: str, probe: str, hints: list[Finding], found: list[str]
+    ) -> str | object | None:
+        before = len(found)
+        try:
+            document = json.loads(text)
+            if isinstance(document, dict | list):
+                return self._redact_json(document, self._needles(probe, hints), found)
+        except (ValueError, RecursionError):  # not JSON after all, or nested too deep: plain text below
+            del found[before:]
         findings = self.scanner.scan(text)
         if not findings:
             return None

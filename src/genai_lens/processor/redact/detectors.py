@@ -14,6 +14,7 @@ import binascii
 import ipaddress
 import json
 import re
+from bisect import bisect_right, insort
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -118,10 +119,11 @@ class Detector:
             return self._matches(text, 0, len(text))
         spans: list[tuple[int, int]] = []
         windows: list[tuple[int, int]] = []
+        seen: set[tuple[int, int]] = set()
         for literal, hot_regex, on_shape in self.gates:  # type: ignore[attr-defined]
             source: Any = shape if on_shape else text
             if literal in source:
-                self.around_hits(text, shape, source, literal, hot_regex, spans, windows)
+                self.around_hits(text, shape, source, literal, hot_regex, spans, windows, seen)
         return spans
 
     def around_hits(
@@ -133,13 +135,29 @@ class Detector:
         hot_regex: Any,
         spans: list[tuple[int, int]],
         windows: list[tuple[int, int]],
+        seen: set[tuple[int, int]],
+        hits: Sequence[tuple[int, int]] | None = None,
     ) -> None:
-        """Run the regex in a window around each hit, skipping windows another hot already searched."""
+        """Run the regex in a window around each hit, skipping windows another hot already searched.
+
+        The hits are found in ``source`` (``literal``, confirmed by ``hot_regex``), or given as ``hits``
+        (sorted ``(start, end)`` pairs, from a :class:`~genai_lens.processor.redact.gate_index.GateIndex`).
+        ``windows`` (sorted) and ``seen`` (the spans already in ``spans``) are shared by all of a
+        detector's hots over one text.
+        """
         size = len(text)
         left, max_left, right_run, max_right = self.left, self.max_left, self._right_run, self.max_right  # type: ignore[attr-defined]
         pos = 0
+        given = iter(hits) if hits is not None else None
         while True:
-            if hot_regex is None:
+            if given is not None:
+                hit = next(given, None)
+                if hit is None:
+                    return
+                hit_start, hit_end = hit
+                if hit_start < pos:
+                    continue
+            elif hot_regex is None:
                 hit_start = source.find(literal, pos)
                 if hit_start < 0:
                     return
@@ -149,7 +167,10 @@ class Detector:
                 if match is None:
                     return
                 hit_start, hit_end = match.span()
-            if any(start <= hit_start and hit_end <= end for start, end in windows):
+            # Windows are kept sorted; those of one hot never overlap, so a window holding this hit is
+            # one of the last two that start at or before it.
+            i = bisect_right(windows, (hit_start, size + 1))
+            if (i and windows[i - 1][1] >= hit_end) or (i > 1 and windows[i - 2][1] >= hit_end):
                 pos = hit_end
                 continue
             window_start = hit_start
@@ -159,9 +180,10 @@ class Detector:
             window_end = hit_end
             if right_run is not None:
                 window_end = right_run.match(shape, hit_end, min(size, hit_end + max_right)).end()
-            windows.append((window_start, window_end))
+            insort(windows, (window_start, window_end))
             for span in self._matches(text, window_start, min(size, window_end + 1)):
-                if not spans or span[0] >= spans[-1][1] or span not in spans:  # windows may overlap
+                if span not in seen:  # windows may overlap
+                    seen.add(span)
                     spans.append(span)
             pos = max(window_end, hit_end)
 
@@ -296,11 +318,13 @@ _VERSION_CONTEXT = re.compile(r"(?:version|ver\.?|release|v)\s*$", re.IGNORECASE
 
 
 def _ipv4_ok(candidate: str, text: str, start: int) -> bool:
-    try:
-        address = ipaddress.IPv4Address(candidate)
-    except ValueError:  # an octet over 255 or a leading zero
-        return False
-    if address.is_loopback or address.is_unspecified:
+    # The regex guarantees four dot-separated runs of 1-3 digits; what ``ipaddress`` would reject on top
+    # is an octet over 255 or with a leading zero (checked here without its cost, once per address).
+    octets = candidate.split(".")
+    for octet in octets:
+        if (len(octet) > 1 and octet[0] == "0") or int(octet) > 255:
+            return False
+    if octets[0] == "127" or candidate == "0.0.0.0":  # loopback, unspecified
         return False
     # "version 1.2.3.4" / "v1.0.0.1" are four-part version numbers, not hosts.
     return _VERSION_CONTEXT.search(text, max(0, start - 12), start) is None
@@ -387,7 +411,7 @@ _BEARER = re.compile(r"\b(?:[Bb]earer|BEARER)\s+([A-Za-z0-9\-._~+/]{16,}=*)")
 _JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*(?![\w-])")
 _PEM_PRIVATE_KEY = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[A-Za-z0-9+/=:,\s\\-]*?"
-    r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)"
+    r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|(?=\x00)|$)"  # NUL: the end of a string in a joined scan
 )
 
 SECRET = RedactionType.SECRET.value

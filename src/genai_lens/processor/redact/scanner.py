@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from genai_lens.processor.redact.detectors import DIGIT_RUN, RUN_TABLE, SHAPE_TABLE, TOKEN_RUN, Detector
+from genai_lens.processor.redact.gate_index import build_gate_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +31,23 @@ MARKER = re.compile(r"<[A-Z][A-Z0-9_]*(?::hmac:[0-9a-f]{8,64})?>")
 """What a redaction leaves behind (``<EMAIL>``, ``<PHONE:hmac:1a2b3c4d5e6f>``); never redacted again."""
 
 _SHORTEST_BUILTIN_MATCH = 6  # "a@b.co"; an IPv4 address needs 7
+_INDEXED_LENGTH = 4096
+"""From this length on, gates are found by the one-pass gate index (when installed), not one find each."""
 
 
 class Scanner:
-    """Runs the configured detectors (and the optional recognizer) over a string."""
+    """Runs the configured detectors (and the optional recognizer) over a string.
 
-    def __init__(self, detectors: Sequence[Detector], recognizer: EntityRecognizer | None = None) -> None:
+    ``use_gate_index=False`` forces the ``str.find`` gates even where Hyperscan is installed (tests compare
+    the two).
+    """
+
+    def __init__(
+        self,
+        detectors: Sequence[Detector],
+        recognizer: EntityRecognizer | None = None,
+        use_gate_index: bool = True,
+    ) -> None:
         self.detectors = tuple(detectors)
         self.recognizer = recognizer
         # Detectors share gate literals ("sk-", "000"); each literal is tested once per string.
@@ -43,6 +55,7 @@ class Scanner:
             dict.fromkeys((hot.literal, hot.regex, hot.on_shape) for d in self.detectors for hot in d.hots)
         )
         self._gates = gates
+        self._gate_index = build_gate_index(gates) if use_gate_index else None
         # Grouped by prerequisite so one failed whole-string check skips a family (all credentials, say).
         groups: dict[str, list[tuple[int, Detector, tuple[int, ...]]]] = {}
         for rank, detector in enumerate(self.detectors):
@@ -65,12 +78,19 @@ class Scanner:
         shape = encoded.translate(SHAPE_TABLE)
         if self._short_cut and len(text) < len(TOKEN_RUN) and not any(c in shape for c in b"0@:"):
             return []  # too short for a credential, and no digit, "@" or ":" for anything else
+        indexed = (
+            self._gate_index.hits(encoded, shape)
+            if self._gate_index is not None and len(text) >= _INDEXED_LENGTH
+            else None
+        )
         digits = shape.count(b"0")
         candidates: list[tuple[int, int, int, Finding]] = []
         opened: list[bool | None] = [None] * len(self._gates)
         source: str | bytes
         for prerequisite, members in self._groups:
-            if prerequisite == "digit_run":
+            if indexed is not None:
+                pass  # the index found every gate already; the whole-string checks would cost a pass each
+            elif prerequisite == "digit_run":
                 if DIGIT_RUN not in shape:
                     continue
             elif prerequisite == "token_run":
@@ -84,14 +104,21 @@ class Scanner:
                 else:
                     spans = []
                     windows: list[tuple[int, int]] = []
+                    seen: set[tuple[int, int]] = set()
                     for gate in gates:  # each gate literal is tested at most once per string
+                        if indexed is not None:
+                            if indexed[gate]:
+                                detector.around_hits(
+                                    text, shape, None, None, None, spans, windows, seen, indexed[gate]
+                                )
+                            continue
                         is_open = opened[gate]
                         literal, regex, on_shape = self._gates[gate]
                         source = shape if on_shape else text
                         if is_open is None:
                             is_open = opened[gate] = literal in source
                         if is_open:
-                            detector.around_hits(text, shape, source, literal, regex, spans, windows)
+                            detector.around_hits(text, shape, source, literal, regex, spans, windows, seen)
                 for start, end in spans:
                     candidates.append(
                         (start, start - end, rank, Finding(start, end, detector.type, detector.label))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from genai_lens.processor.redact.batch_redactor import BatchRedactor
 from genai_lens.processor.redact.clean_cache import CleanCache
 from genai_lens.processor.redact.config import RedactConfig, parse_config
 from genai_lens.processor.redact.content import ContentRedactor
@@ -47,6 +48,8 @@ class RedactStage(Stage):
         content = ContentRedactor(scanner, Replacer(config.mode, config.hash_key), cache)
         policy = KeyPolicy(config.allow_keys, config.deny_keys, config.default_keys)
         self.redactor = SpanRedactor(content, policy)
+        batch = BatchRedactor(self.redactor)
+        self.batch = batch if batch.usable else None
         self.stats.describe(REDACTIONS_METRIC, "Values redacted from spans, by kind of sensitive data.")
         self.stats.describe(
             ERRORS_METRIC, "Spans whose scan failed; their content was withheld (fail closed)."
@@ -65,6 +68,27 @@ class RedactStage(Stage):
                 raise StageConfigError(f"processor '{cls.name}': {exc}") from exc
         return cls(parsed, context, recognizer)
 
+    def process_batch(self, spans: Sequence[SpanView]) -> None:
+        """One scan over the whole request when the configuration allows it (see ``batch_redactor.py``)."""
+        if self.batch is None:
+            super().process_batch(spans)
+            return
+        try:
+            results = self.batch.redact(spans)
+        except Exception as exc:
+            # Rescan span by span: what the batch already replaced are markers, never redacted twice.
+            log.warning("redact: the batch scan failed (%s); scanning span by span", type(exc).__name__)
+            self.stats.add(ERRORS_METRIC, 1, error=type(exc).__name__)
+            super().process_batch(spans)
+            return
+        totals: Counter[str] = Counter()
+        for span, found in zip(spans, results, strict=True):
+            if found:
+                self._annotate(span, found)
+                totals.update(found)
+        for kind, n in totals.items():
+            self.stats.add(REDACTIONS_METRIC, n, type=kind)
+
     def process_span(self, span: SpanView) -> None:
         try:
             found = self.redactor.redact(span)
@@ -74,6 +98,7 @@ class RedactStage(Stage):
             log.warning("redact: scanning a span failed (%s); its content was withheld", type(exc).__name__)
             self.stats.add(ERRORS_METRIC, 1, error=type(exc).__name__)
             found = [RedactionType.CUSTOM.value] * self.redactor.withhold(span)
+            span.forget_values()
             if not found:
                 return
             self.stats.add(REDACTIONS_METRIC, len(found), type=WITHHELD_TYPE)
@@ -81,12 +106,17 @@ class RedactStage(Stage):
             return
         if not found:
             return
+        span.forget_values()
         self._annotate(span, found)
         for kind, n in Counter(found).items():
             self.stats.add(REDACTIONS_METRIC, n, type=kind)
 
     @staticmethod
     def _annotate(span: SpanView, found: list[str]) -> None:
+        if GENAI_LENS_REDACTION_COUNT not in span and GENAI_LENS_REDACTION_TYPES not in span:
+            span.set(GENAI_LENS_REDACTION_COUNT, len(found))  # first pass over this span: nothing to merge
+            span.set(GENAI_LENS_REDACTION_TYPES, sorted(set(found)))
+            return
         previous_count = span.get(GENAI_LENS_REDACTION_COUNT, 0)
         previous_types = span.get(GENAI_LENS_REDACTION_TYPES, [])
         count = (previous_count if isinstance(previous_count, int) else 0) + len(found)
