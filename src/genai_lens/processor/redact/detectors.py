@@ -53,6 +53,9 @@ DIGIT_RUN = b"000"
 
 PREREQUISITES = ("", "token_run", "digit_run")
 
+CONTEXT = 12
+"""How far before a window its regex (lookbehinds) and validators (a version word before an IPv4) look."""
+
 
 def shape_of(text: str) -> bytes:
     """One byte per character (non-ASCII → ``?``), so shape offsets are text offsets.
@@ -137,13 +140,15 @@ class Detector:
         windows: list[tuple[int, int]],
         seen: set[tuple[int, int]],
         hits: Sequence[tuple[int, int]] | None = None,
+        memo: dict[tuple[str, str, int], list[tuple[int, int]]] | None = None,
     ) -> None:
         """Run the regex in a window around each hit, skipping windows another hot already searched.
 
         The hits are found in ``source`` (``literal``, confirmed by ``hot_regex``), or given as ``hits``
         (sorted ``(start, end)`` pairs, from a :class:`~genai_lens.processor.redact.gate_index.GateIndex`).
         ``windows`` (sorted) and ``seen`` (the spans already in ``spans``) are shared by all of a
-        detector's hots over one text.
+        detector's hots over one text. ``memo`` remembers each window's matches by its text (with
+        :data:`CONTEXT` characters before it): content repeated across spans is matched once.
         """
         size = len(text)
         left, max_left, right_run, max_right = self.left, self.max_left, self._right_run, self.max_right  # type: ignore[attr-defined]
@@ -181,7 +186,21 @@ class Detector:
             if right_run is not None:
                 window_end = right_run.match(shape, hit_end, min(size, hit_end + max_right)).end()
             insort(windows, (window_start, window_end))
-            for span in self._matches(text, window_start, min(size, window_end + 1)):
+            stop = min(size, window_end + 1)
+            if memo is None:
+                found = self._matches(text, window_start, stop)
+            else:
+                # Lookbehinds and validators see at most CONTEXT characters before the window, nothing after.
+                key = (self.name, text[max(0, window_start - CONTEXT) : stop], min(window_start, CONTEXT))
+                relative = memo.get(key)
+                if relative is None:
+                    base = key[2] - window_start
+                    relative = memo[key] = [
+                        (a + base, b + base) for a, b in self._matches(text, window_start, stop)
+                    ]
+                shift = window_start - key[2]
+                found = [(a + shift, b + shift) for a, b in relative] if relative else relative
+            for span in found:
                 if span not in seen:  # windows may overlap
                     seen.add(span)
                     spans.append(span)
