@@ -47,32 +47,29 @@ class BatchRedactor:
     def redact(self, views: Sequence[SpanView]) -> list[list[str] | None]:
         """Redact every span in place; for each span the types redacted, or ``None`` when none were."""
         found: list[list[str] | None] = [None] * len(views)
-        texts: list[str] = []
-        probes: list[str | None] = []
-        holders: list[Any] = []
-        owners: list[int] = []
+        slots: list[tuple[str, str | None, Any, int, Any]] = []
+        """``(text, JSON probe or None, holder AnyValue or _STATUS, owner span index, clean-cache key)``"""
         cache = self.content.clean_cache
-        cache_keys: list[bytes | None] = []
         policy = self.redactor.policy
         decided = policy._cache
         action_of = policy.action
-        min_cached = cache.min_length
+        min_cached = cache.min_length if cache.capacity > 0 else 1 << 62
         json_starts = JSON_STARTS
+        scan_action = KeyAction.SCAN
+
+        def add(text: str, holder: Any, owner: int) -> None:
+            cache_key = cache.digest(text) if len(text) >= min_cached else None
+            if cache_key is not None and cache_key in cache:
+                return
+            probe = json_probe(text) if text[:1] in json_starts else None
+            slots.append((text, probe, holder, owner, cache_key))
 
         def collect(value: Any, owner: int, key: str) -> None:
             kind = value.WhichOneof("value")
             if kind == "string_value":
                 text = value.string_value
-                if len(text) < _MIN_LENGTH:
-                    return
-                cache_key = cache.key(text)
-                if cache_key is not None and cache_key in cache:
-                    return
-                texts.append(text)
-                probes.append(json_probe(text))
-                holders.append(value)
-                owners.append(owner)
-                cache_keys.append(cache_key)
+                if len(text) >= _MIN_LENGTH:
+                    add(text, value, owner)
             elif kind == "array_value":
                 for item in value.array_value.values:
                     collect(item, owner, key)
@@ -85,22 +82,14 @@ class BatchRedactor:
                 action = decided.get(key)
                 if action is None:
                     action = action_of(key)
-                if action is KeyAction.SCAN:
+                if action is scan_action:
                     value = kv.value
-                    if value.WhichOneof("value") != "string_value":
+                    if value.WhichOneof("value") == "string_value":  # the common case, inline
+                        text = value.string_value
+                        if len(text) >= _MIN_LENGTH:
+                            add(text, value, owner)
+                    else:
                         collect(value, owner, key)
-                        continue
-                    text = value.string_value  # the common case, inline
-                    if len(text) < _MIN_LENGTH:
-                        continue
-                    cache_key = cache.key(text) if len(text) >= min_cached else None
-                    if cache_key is not None and cache_key in cache:
-                        continue
-                    texts.append(text)
-                    probes.append(json_probe(text) if text[:1] in json_starts else None)
-                    holders.append(value)
-                    owners.append(owner)
-                    cache_keys.append(cache_key)
                 elif action is KeyAction.DENY:
                     types = found[owner]
                     if types is None:
@@ -116,14 +105,10 @@ class BatchRedactor:
                 pairs(link.attributes, owner, "")
             message = span.status.message
             if len(message) >= _MIN_LENGTH:
-                texts.append(message)
-                probes.append(json_probe(message))
-                holders.append(_STATUS)
-                owners.append(owner)
-                cache_keys.append(cache.key(message))
+                add(message, _STATUS, owner)
 
-        if texts:
-            self._scan_and_rewrite(views, texts, probes, holders, owners, cache_keys, found)
+        if slots:
+            self._scan_and_rewrite(views, slots, found)
         for owner, types in enumerate(found):
             if types:
                 views[owner].forget_values()
@@ -132,14 +117,10 @@ class BatchRedactor:
     def _scan_and_rewrite(
         self,
         views: Sequence[SpanView],
-        texts: list[str],
-        probes: list[str | None],
-        holders: list[Any],
-        owners: list[int],
-        cache_keys: list[bytes | None],
+        slots: list[tuple[str, str | None, Any, int, Any]],
         found: list[list[str] | None],
     ) -> None:
-        scanned = [text if probe is None else probe for text, probe in zip(texts, probes, strict=True)]
+        scanned = [text if probe is None else probe for text, probe, *_ in slots]
         findings = self.scanner.scan(SEPARATOR.join(scanned))
         # Findings come in text order: walk the strings alongside them.
         per_text: dict[int, list[Finding]] = {}
@@ -155,18 +136,17 @@ class BatchRedactor:
                 Finding(finding.start - base, finding.end - base, finding.type, finding.label)
             )
         cache = self.content.clean_cache
-        for index, key in enumerate(cache_keys):
-            if key is not None and index not in per_text:
-                cache.add(key)
+        for index, slot in enumerate(slots):
+            if slot[4] is not None and index not in per_text:
+                cache.add(slot[4])
         for index, hits in per_text.items():
-            owner = owners[index]
+            text, probe, holder, owner, _ = slots[index]
             types = found[owner]
             if types is None:
                 types = found[owner] = []
-            new = self._rewrite(texts[index], probes[index], hits, types)
+            new = self._rewrite(text, probe, hits, types)
             if new is None:
                 continue
-            holder = holders[index]
             if holder is _STATUS:
                 views[owner].span.status.message = new
             else:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from genai_lens.processor.redact.detectors import DIGIT_RUN, RUN_TABLE, SHAPE_TABLE, TOKEN_RUN, Detector
 from genai_lens.processor.redact.gate_index import build_gate_index
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One sensitive value at ``text[start:end]``; ``type`` is its family, ``label`` names its placeholder."""
+class Finding(NamedTuple):
+    """One sensitive value at ``text[start:end]``; ``type`` is its family, ``label`` names its placeholder.
+
+    A named tuple, not a dataclass: a request yields thousands, and a tuple is built several times faster.
+    """
 
     start: int
     end: int
