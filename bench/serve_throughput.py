@@ -45,9 +45,9 @@ sys.path.insert(0, str(HERE))
 from inprocess import PipelineBench, ceiling_rate  # noqa: E402
 from payload import build_requests, describe  # noqa: E402
 
-PROCESSORS: list[tuple[str, dict[str, Any]]] = [
-    ("normalize", {}),
+PROCESSORS: list[tuple[str, dict[str, Any]]] = [  # the default pipeline, in its default order
     ("redact", {}),
+    ("normalize", {}),
     ("cost", {}),
     ("anomaly", {}),
 ]

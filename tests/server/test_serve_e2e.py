@@ -530,7 +530,7 @@ def test_default_pipeline_and_console_exporter_out_of_the_box(serve) -> None:
         "--admin-endpoint",
         "127.0.0.1:0",
     )
-    assert "processors=normalize,redact,cost,anomaly" in server.stderr()
+    assert "processors=redact,normalize,cost,anomaly" in server.stderr()
     secret = "my card is 4111 1111 1111 1111 and my email is jane@example.com"
     spans = make_spans(
         2,

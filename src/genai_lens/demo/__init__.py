@@ -2,7 +2,7 @@
 
 An example app (``genai_lens.demo.app``) runs under ``opentelemetry-instrument`` — instrumented by the
 entry points alone — against a loopback server replaying recorded OpenAI and Anthropic responses. Its
-spans go over OTLP to an in-process ``genai-lens serve`` pipeline (normalize → redact → cost → anomaly),
+spans go over OTLP to an in-process ``genai-lens serve`` pipeline (redact → normalize → cost → anomaly),
 which forwards them to a loopback sink; the demo then prints the enriched GenAI spans as a table.
 """
 

@@ -19,7 +19,10 @@ import yaml
 
 from genai_lens.processor.registry import STAGES
 
-DEFAULT_PROCESSORS = ("normalize", "redact", "cost", "anomaly")
+DEFAULT_PROCESSORS = ("redact", "normalize", "cost", "anomaly")
+"""Redact first: normalize copies content into ``gen_ai.*.messages`` while keeping the originals, so running
+redact after it would scan every piece of content twice; everything normalize writes is derived from what
+redact already scanned."""
 DEFAULT_GRPC_ENDPOINT = "127.0.0.1:4317"
 DEFAULT_HTTP_ENDPOINT = "127.0.0.1:4318"
 DEFAULT_ADMIN_ENDPOINT = "127.0.0.1:8888"
