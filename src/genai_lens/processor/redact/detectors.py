@@ -129,6 +129,18 @@ class Detector:
                 self.around_hits(text, shape, source, literal, hot_regex, spans, windows, seen)
         return spans
 
+    def _window(self, shape: bytes, size: int, hit_start: int, hit_end: int) -> tuple[int, int]:
+        """The stretch around a hit where the regex runs: grown over ``left``/``right`` shape bytes."""
+        window_start = hit_start
+        if self.max_left:
+            floor = max(0, hit_start - self.max_left)
+            window_start = floor + len(shape[floor:hit_start].rstrip(self.left))
+        window_end = hit_end
+        right_run = self._right_run  # type: ignore[attr-defined]
+        if right_run is not None:
+            window_end = right_run.match(shape, hit_end, min(size, hit_end + self.max_right)).end()
+        return window_start, window_end
+
     def around_hits(
         self,
         text: str,
@@ -139,30 +151,16 @@ class Detector:
         spans: list[tuple[int, int]],
         windows: list[tuple[int, int]],
         seen: set[tuple[int, int]],
-        hits: Sequence[tuple[int, int]] | None = None,
-        memo: dict[tuple[str, str, int], list[tuple[int, int]]] | None = None,
     ) -> None:
-        """Run the regex in a window around each hit, skipping windows another hot already searched.
+        """Find the hits of one hot in ``source`` and run the regex in a window around each.
 
-        The hits are found in ``source`` (``literal``, confirmed by ``hot_regex``), or given as ``hits``
-        (sorted ``(start, end)`` pairs, from a :class:`~genai_lens.processor.redact.gate_index.GateIndex`).
         ``windows`` (sorted) and ``seen`` (the spans already in ``spans``) are shared by all of a
-        detector's hots over one text. ``memo`` remembers each window's matches by its text (with
-        :data:`CONTEXT` characters before it): content repeated across spans is matched once.
+        detector's hots over one text, so a window another hot already searched is skipped.
         """
         size = len(text)
-        left, max_left, right_run, max_right = self.left, self.max_left, self._right_run, self.max_right  # type: ignore[attr-defined]
         pos = 0
-        given = iter(hits) if hits is not None else None
         while True:
-            if given is not None:
-                hit = next(given, None)
-                if hit is None:
-                    return
-                hit_start, hit_end = hit
-                if hit_start < pos:
-                    continue
-            elif hot_regex is None:
+            if hot_regex is None:
                 hit_start = source.find(literal, pos)
                 if hit_start < 0:
                     return
@@ -178,33 +176,70 @@ class Detector:
             if (i and windows[i - 1][1] >= hit_end) or (i > 1 and windows[i - 2][1] >= hit_end):
                 pos = hit_end
                 continue
-            window_start = hit_start
-            if max_left:
-                floor = max(0, hit_start - max_left)
-                window_start = floor + len(shape[floor:hit_start].rstrip(left))
-            window_end = hit_end
-            if right_run is not None:
-                window_end = right_run.match(shape, hit_end, min(size, hit_end + max_right)).end()
+            window_start, window_end = self._window(shape, size, hit_start, hit_end)
             insort(windows, (window_start, window_end))
-            stop = min(size, window_end + 1)
-            if memo is None:
-                found = self._matches(text, window_start, stop)
-            else:
-                # Lookbehinds and validators see at most CONTEXT characters before the window, nothing after.
-                key = (self.name, text[max(0, window_start - CONTEXT) : stop], min(window_start, CONTEXT))
-                relative = memo.get(key)
-                if relative is None:
-                    base = key[2] - window_start
-                    relative = memo[key] = [
-                        (a + base, b + base) for a, b in self._matches(text, window_start, stop)
-                    ]
-                shift = window_start - key[2]
-                found = [(a + shift, b + shift) for a, b in relative] if relative else relative
-            for span in found:
+            for span in self._matches(text, window_start, min(size, window_end + 1)):
                 if span not in seen:  # windows may overlap
                     seen.add(span)
                     spans.append(span)
             pos = max(window_end, hit_end)
+
+    def around_indexed_hits(
+        self,
+        text: str,
+        shape: bytes,
+        hits: Sequence[tuple[int, int]],
+        spans: list[tuple[int, int]],
+        windows: list[tuple[int, int]],
+        seen: set[tuple[int, int]],
+        memo: dict[tuple[str, str, int], list[tuple[int, int]]],
+    ) -> None:
+        """:meth:`around_hits` for hits found beforehand (sorted pairs from a ``GateIndex``), on long texts.
+
+        ``memo`` remembers each window's matches by its text (with :data:`CONTEXT` characters before it),
+        so content repeated within the text is matched once.
+        """
+        size = len(text)
+        name = self.name
+        pos = 0
+        for hit_start, hit_end in hits:
+            if hit_start < pos:
+                continue
+            if windows:
+                last_start, last_end = windows[-1]
+                if last_start <= hit_start:
+                    contained = last_end >= hit_end or (len(windows) > 1 and windows[-2][1] >= hit_end)
+                else:  # a window of another hot of this detector lies further on
+                    i = bisect_right(windows, (hit_start, size + 1))
+                    contained = (i and windows[i - 1][1] >= hit_end) or (
+                        i > 1 and windows[i - 2][1] >= hit_end
+                    )
+                if contained:
+                    pos = hit_end
+                    continue
+            window_start, window_end = self._window(shape, size, hit_start, hit_end)
+            if not windows or windows[-1][0] <= window_start:
+                windows.append((window_start, window_end))
+            else:
+                insort(windows, (window_start, window_end))
+            stop = min(size, window_end + 1)
+            # Lookbehinds and validators see at most CONTEXT characters before the window, nothing after it.
+            context = window_start if window_start < CONTEXT else CONTEXT
+            key = (name, text[window_start - context : stop], context)
+            relative = memo.get(key)
+            if relative is None:
+                base = context - window_start
+                relative = memo[key] = [
+                    (a + base, b + base) for a, b in self._matches(text, window_start, stop)
+                ]
+            if relative:
+                shift = window_start - context
+                for a, b in relative:
+                    span = (a + shift, b + shift)
+                    if span not in seen:  # windows may overlap
+                        seen.add(span)
+                        spans.append(span)
+            pos = window_end if window_end > hit_end else hit_end
 
     def _matches(self, text: str, pos: int, endpos: int) -> list[tuple[int, int]]:
         """Validated matches in ``text[pos:endpos]``.

@@ -32,7 +32,6 @@ MARKER = re.compile(r"<[A-Z][A-Z0-9_]*(?::hmac:[0-9a-f]{8,64})?>")
 """What a redaction leaves behind (``<EMAIL>``, ``<PHONE:hmac:1a2b3c4d5e6f>``); never redacted again."""
 
 _SHORTEST_BUILTIN_MATCH = 6  # "a@b.co"; an IPv4 address needs 7
-_MEMO_LIMIT = 50_000
 _INDEXED_LENGTH = 4096
 """From this length on, gates are found by the one-pass gate index (when installed), not one find each."""
 
@@ -58,8 +57,6 @@ class Scanner:
         )
         self._gates = gates
         self._gate_index = build_gate_index(gates) if use_gate_index else None
-        self._window_memo: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
-        """Matches by window text, for long (joined) texts; see :meth:`Detector.around_hits`."""
         # Grouped by prerequisite so one failed whole-string check skips a family (all credentials, say).
         groups: dict[str, list[tuple[int, Detector, tuple[int, ...]]]] = {}
         for rank, detector in enumerate(self.detectors):
@@ -87,9 +84,9 @@ class Scanner:
             if self._gate_index is not None and len(text) >= _INDEXED_LENGTH
             else None
         )
-        memo = self._window_memo if indexed is not None else None
-        if memo is not None and len(memo) > _MEMO_LIMIT:
-            memo.clear()
+        # Per call: repeats within one request (a system prompt on every span) are common; across requests the
+        # memo would mostly hold unique content, and would flatter a benchmark that replays the same requests.
+        memo: dict[tuple[str, str, int], list[tuple[int, int]]] | None = {} if indexed is not None else None
         digits = shape.count(b"0")
         candidates: list[tuple[int, int, int, Finding]] = []
         opened: list[bool | None] = [None] * len(self._gates)
@@ -115,8 +112,14 @@ class Scanner:
                     for gate in gates:  # each gate literal is tested at most once per string
                         if indexed is not None:
                             if indexed[gate]:
-                                detector.around_hits(
-                                    text, shape, None, None, None, spans, windows, seen, indexed[gate], memo
+                                detector.around_indexed_hits(
+                                    text,
+                                    shape,
+                                    indexed[gate],
+                                    spans,
+                                    windows,
+                                    seen,
+                                    memo,  # type: ignore[arg-type]
                                 )
                             continue
                         is_open = opened[gate]
