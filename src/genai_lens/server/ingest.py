@@ -99,6 +99,8 @@ class Ingest:
         return IngestResult(False, refusal=reason)
 
     def run_stages(self, request: ExportTraceServiceRequest) -> None:
+        if not self.pipeline.stages:
+            return  # a forwarding-only pipeline: no views to build
         views = span_views(request)
         if not views:
             return
