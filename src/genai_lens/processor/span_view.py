@@ -77,10 +77,19 @@ class SpanView:
         self.span = span
         self.resource = resource
         self.scope = scope
-        self._index: dict[str, int] = {kv.key: i for i, kv in enumerate(span.attributes)}
+        # ``_index`` (key → position) is built on first use, by ``__getattr__``: a stage that never looks a
+        # key up (redact walks the message itself) does not pay for it.
         self._values: dict[str, AttributeValue] = {}
         """Scalars converted by :meth:`get` (lists and dicts are not cached: callers may edit them)."""
         self._resource_index: dict[str, int] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called while a slot is unset: the first use of the index builds it, later uses read the slot.
+        if name == "_index":
+            index = {kv.key: i for i, kv in enumerate(self.span.attributes)}
+            self._index = index
+            return index
+        raise AttributeError(name)
 
     # -- span attributes -------------------------------------------------------------------------
     def __contains__(self, key: str) -> bool:
