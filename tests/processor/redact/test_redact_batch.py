@@ -7,7 +7,10 @@ for each span) or the real scanner both ways (joined text against each string; H
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+import re
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -18,7 +21,8 @@ from test_redact_corpus import NEGATIVES, PEM, POSITIVES, SHARED, _strings
 from genai_lens.processor.pipeline import span_views
 from genai_lens.processor.redact import RedactStage
 from genai_lens.processor.redact.batch_redactor import SEPARATOR
-from genai_lens.processor.redact.detectors import BUILTIN_DETECTORS
+from genai_lens.processor.redact.config import parse_config
+from genai_lens.processor.redact.detectors import BUILTIN_DETECTORS, Detector, Hot
 from genai_lens.processor.redact.gate_index import hyperscan
 from genai_lens.processor.redact.scanner import Scanner
 from genai_lens.processor.span_view import python_to_any
@@ -172,3 +176,27 @@ def test_drop_mode_and_custom_patterns_keep_the_span_by_span_path() -> None:
     assert RedactStage.from_config({"mode": "drop"}, StageContext()).batch is None
     custom = {"custom_patterns": [{"name": "emp", "pattern": "EMP-[0-9]{6}"}]}
     assert RedactStage.from_config(custom, StageContext()).batch is None
+
+
+def test_a_failing_batch_scan_falls_back_span_by_span_and_fails_closed_only_there(caplog) -> None:
+    """A detector bug hit in the one-request scan: every span is rescanned on its own, the span that
+    trips the bug is withheld (fail closed), the others are redacted normally; no content is logged."""
+
+    def explode(candidate: str, text: str, start: int) -> bool:
+        raise RuntimeError("detector bug")
+
+    exploding = Detector("explode", "custom", "X", re.compile("boom"), (Hot("boom"),), validator=explode)
+    config = dataclasses.replace(parse_config({}), detectors=(*BUILTIN_DETECTORS, exploding))
+    context = StageContext()
+    stage = RedactStage(config, context)
+    assert stage.batch is not None
+    request = ExportTraceServiceRequest()
+    for attributes in ({"a": "boom goes the secret plan"}, {"b": "mail jane.doe@example.com"}):
+        request.resource_spans.append(build_request(attributes).resource_spans[0])
+    with caplog.at_level(logging.WARNING, logger="genai_lens.processor.redact"):
+        stage.process_batch(span_views(request))
+    first, second = span_views(request)
+    assert first.get("a") == "<REDACTED>"
+    assert second.get("b") == "mail <EMAIL>"
+    assert context.stats.get("genai_lens_redaction_errors_total", error="RuntimeError") == 2  # batch + span
+    assert "secret plan" not in caplog.text and "jane.doe" not in caplog.text
