@@ -5,21 +5,19 @@
 
 Without ``OPENAI_BASE_URL`` the example serves the recorded cassette itself on a loopback port
 (``genai_lens.replay``), so it runs offline. Embeddings are a tiny deterministic hashing function (no model
-download). Under ``opentelemetry-instrument`` the genai-lens entry points produce one trace per question:
-``invoke_workflow`` -> ``retrieval`` (LangChain) -> ``retrieval <collection>`` (Chroma), and
-``chat gpt-4o-mini`` (LangChain) -> ``chat gpt-4o-mini`` (OpenAI SDK, the only span with token usage).
+download); both come from ``examples/_loopback.py``. Under ``opentelemetry-instrument`` the genai-lens
+entry points produce one trace per question: ``invoke_workflow`` -> ``retrieval`` (LangChain) ->
+``retrieval <collection>`` (Chroma), and ``chat gpt-4o-mini`` (LangChain) -> ``chat gpt-4o-mini`` (OpenAI
+SDK, the only span with token usage).
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-import os
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import chromadb
+from _loopback import DIMENSIONS, api_key, cassette, hashing_embedding, provider_base_url
 from chromadb import Documents, EmbeddingFunction, Embeddings
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -29,14 +27,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnablePassthrough
 from langchain_openai import ChatOpenAI
 
-CASSETTE = (
-    Path(__file__).resolve().parents[1]
-    / ".."
-    / "shared"
-    / "cassettes"
-    / "langchain"
-    / ("chatopenai_invoke_gpt4omini.yaml")
-)
+CASSETTE = cassette("langchain/chatopenai_invoke_gpt4omini.yaml")
 QUESTION = "What is OpenTelemetry and what problems does it solve?"
 DOCUMENTS = {
     "otel-1": "OpenTelemetry is an open-source CNCF project: APIs, SDKs and tools for traces, metrics, logs.",
@@ -46,17 +37,6 @@ DOCUMENTS = {
     "soup-1": "Tomato soup tastes best with basil and a little cream.",
 }
 SYSTEM_PROMPT = "You are a helpful assistant"
-DIMENSIONS = 64
-
-
-def hashing_embedding(text: str, dimensions: int = DIMENSIONS) -> list[float]:
-    """A deterministic bag-of-words embedding: each word hashed into one of ``dimensions`` buckets."""
-    vector = [0.0] * dimensions
-    for word in text.lower().split():
-        digest = hashlib.blake2b(word.strip(".,?!;:").encode(), digest_size=4).digest()
-        vector[int.from_bytes(digest, "little") % dimensions] += 1.0
-    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-    return [v / norm for v in vector]
 
 
 class HashingEmbeddingFunction(EmbeddingFunction[Documents]):
@@ -113,7 +93,7 @@ def build_chain(collection: Any, base_url: str | None = None, http_client: Any =
     model = ChatOpenAI(
         model="gpt-4o-mini",
         base_url=base_url,
-        api_key=os.environ.get("OPENAI_API_KEY", "x"),
+        api_key=api_key(),
         max_retries=0,
         http_client=http_client,
     )
@@ -129,13 +109,7 @@ def build_chain(collection: Any, base_url: str | None = None, http_client: Any =
 def main(question: str = QUESTION) -> str:
     """Answer ``question`` with retrieve -> prompt -> ChatOpenAI; prints and returns the answer."""
     with ExitStack() as stack:
-        base_url = os.environ.get("OPENAI_BASE_URL")
-        if not base_url:
-            from genai_lens.replay import ReplayServer
-
-            server = stack.enter_context(ReplayServer([CASSETTE.resolve()]))
-            base_url = server.base_url + "/v1"
-        answer = build_chain(build_collection(), base_url).invoke(question)
+        answer = build_chain(build_collection(), provider_base_url(stack, CASSETTE)).invoke(question)
     print(f"Q: {question}\nA: {answer[:200]}{'...' if len(answer) > 200 else ''}")
     return answer
 

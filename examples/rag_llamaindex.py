@@ -9,21 +9,22 @@ Without ``OPENAI_BASE_URL`` the example serves the recorded cassette itself on a
 Under ``opentelemetry-instrument`` one trace per question: ``invoke_workflow RetrieverQueryEngine.query``
 -> ``retrieval QdrantRetriever`` -> ``embeddings`` + ``retrieval paul-graham`` (Qdrant), then the
 synthesizer -> ``chat gpt-3.5-turbo`` (LlamaIndex) -> ``chat gpt-3.5-turbo`` (OpenAI SDK, with the usage).
+``build_query_engine(..., streaming=True)`` streams the answer instead (``stream_chat``; the provider
+reports the usage in the last chunk). Shared offline setup: ``examples/_loopback.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-import os
+from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import openai
+from _loopback import DIMENSIONS, api_key, cassette, hashing_embedding, provider_base_url
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
+    ChatResponseGen,
     CompletionResponse,
     CompletionResponseGen,
     LLMMetadata,
@@ -38,14 +39,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import PrivateAttr
 from qdrant_client import QdrantClient, models
 
-CASSETTE = (
-    Path(__file__).resolve().parents[1]
-    / ".."
-    / "shared"
-    / "cassettes"
-    / "llamaindex"
-    / ("rag_query_chroma_openai.yaml")
-)
+CASSETTE = cassette("llamaindex/rag_query_chroma_openai.yaml")
 QUESTION = "What did the author do growing up?"
 COLLECTION = "paul-graham"
 PASSAGES = [
@@ -54,17 +48,6 @@ PASSAGES = [
     "His first programs ran on an IBM 1401 in the basement of his junior high school.",
     "Later he founded Viaweb and then Y Combinator with friends.",
 ]
-DIMENSIONS = 64
-
-
-def hashing_embedding(text: str, dimensions: int = DIMENSIONS) -> list[float]:
-    """A deterministic bag-of-words embedding: each word hashed into one of ``dimensions`` buckets."""
-    vector = [0.0] * dimensions
-    for word in text.lower().split():
-        digest = hashlib.blake2b(word.strip(".,?!;:").encode(), digest_size=4).digest()
-        vector[int.from_bytes(digest, "little") % dimensions] += 1.0
-    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-    return [v / norm for v in vector]
 
 
 class HashingEmbedding(BaseEmbedding):
@@ -97,14 +80,34 @@ class OpenAIChatLLM(CustomLLM):
     def metadata(self) -> LLMMetadata:
         return LLMMetadata(model_name=self.model, is_chat_model=True, context_window=16385, num_output=256)
 
+    def _messages(self, messages: Any) -> list[dict[str, str]]:
+        return [{"role": m.role.value, "content": m.content or ""} for m in messages]
+
     @llm_chat_callback()
     def chat(self, messages: Any, **kwargs: Any) -> ChatResponse:
-        completion = self._client.chat.completions.create(
-            model=self.model,
-            messages=[{"role": m.role.value, "content": m.content or ""} for m in messages],
-        )
+        completion = self._client.chat.completions.create(model=self.model, messages=self._messages(messages))
         text = completion.choices[0].message.content or ""
         return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), raw=completion)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Any, **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer; the last chunk carries the usage (``include_usage``)."""
+
+        def chunks() -> Iterator[ChatResponse]:
+            stream = self._client.chat.completions.create(
+                model=self.model,
+                messages=self._messages(messages),
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            text = ""
+            for chunk in stream:
+                delta = (chunk.choices[0].delta.content or "") if chunk.choices else ""
+                text += delta
+                message = ChatMessage(role=MessageRole.ASSISTANT, content=text)
+                yield ChatResponse(message=message, delta=delta, raw=chunk)
+
+        return chunks()
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -113,8 +116,13 @@ class OpenAIChatLLM(CustomLLM):
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        response = self.complete(prompt)
-        yield CompletionResponse(text=response.text, delta=response.text, raw=response.raw)
+        def chunks() -> Iterator[CompletionResponse]:
+            for response in self.stream_chat([ChatMessage(role=MessageRole.USER, content=prompt)]):
+                yield CompletionResponse(
+                    text=response.message.content or "", delta=response.delta, raw=response.raw
+                )
+
+        return chunks()
 
 
 class QdrantRetriever(BaseRetriever):
@@ -150,23 +158,19 @@ def build_store(embed_model: BaseEmbedding) -> QdrantClient:
     return client
 
 
-def build_query_engine(base_url: str | None = None) -> RetrieverQueryEngine:
+def build_query_engine(
+    base_url: str | None = None, *, model: str = "gpt-3.5-turbo", streaming: bool = False
+) -> RetrieverQueryEngine:
     embed_model = HashingEmbedding()
-    llm = OpenAIChatLLM(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "x"))
+    llm = OpenAIChatLLM(model=model, base_url=base_url, api_key=api_key())
     retriever = QdrantRetriever(build_store(embed_model), embed_model)
-    return RetrieverQueryEngine.from_args(retriever, llm=llm)
+    return RetrieverQueryEngine.from_args(retriever, llm=llm, streaming=streaming)
 
 
 def main(question: str = QUESTION) -> str:
     """Answer ``question`` with the query engine; prints and returns the answer."""
     with ExitStack() as stack:
-        base_url = os.environ.get("OPENAI_BASE_URL")
-        if not base_url:
-            from genai_lens.replay import ReplayServer
-
-            server = stack.enter_context(ReplayServer([CASSETTE.resolve()]))
-            base_url = server.base_url + "/v1"
-        answer = str(build_query_engine(base_url).query(question))
+        answer = str(build_query_engine(provider_base_url(stack, CASSETTE)).query(question))
     print(f"Q: {question}\nA: {answer}")
     return answer
 

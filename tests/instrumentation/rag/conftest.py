@@ -73,7 +73,7 @@ def instrument(
 
 
 def served_usage(server: Any) -> tuple[int, int]:
-    """Sum of (prompt, completion) tokens in the chat responses the replay server actually served."""
+    """Sum of (prompt, completion) tokens in the chat responses (JSON or SSE) the replay server served."""
     prompt = completion = 0
     for request in server.requests:
         if request.matched is None or not request.path.endswith("/chat/completions"):
@@ -81,10 +81,31 @@ def served_usage(server: Any) -> tuple[int, int]:
         body = request.matched.body
         if body[:2] == b"\x1f\x8b":
             body = gzip.decompress(body)
-        usage = json.loads(body).get("usage") or {}
-        prompt += usage.get("prompt_tokens", 0)
-        completion += usage.get("completion_tokens", 0)
+        for message in _response_messages(body):
+            usage = message.get("usage") or {}
+            prompt += usage.get("prompt_tokens", 0)
+            completion += usage.get("completion_tokens", 0)
     return prompt, completion
+
+
+def _response_messages(body: bytes) -> list[dict[str, Any]]:
+    """A JSON response body, or the JSON events of a server-sent-event stream."""
+    if not body.lstrip().startswith(b"data:"):
+        return [json.loads(body)]
+    events = [line[5:].strip() for line in body.splitlines() if line.startswith(b"data:")]
+    return [json.loads(event) for event in events if event and event != b"[DONE]"]
+
+
+def check_captured_chroma_query(
+    span: ReadableSpan, query_text: str, result: Any, texts: dict[str, str]
+) -> None:
+    """With content capture on, a Chroma query span holds the query and every hit: id, distance, text."""
+    assert span.attributes["gen_ai.retrieval.query.text"] == query_text
+    documents = json.loads(span.attributes["gen_ai.retrieval.documents"])
+    hit_ids = result["ids"][0]
+    assert [d["id"] for d in documents] == hit_ids
+    assert [d["score"] for d in documents] == pytest.approx(result["distances"][0])
+    assert [d["content"] for d in documents] == [texts[i] for i in hit_ids]
 
 
 def usage_sum(spans: list[ReadableSpan]) -> tuple[int, int]:

@@ -11,6 +11,7 @@ import logging
 import pytest
 import rag_llamaindex as example
 from conftest import LLAMAINDEX_CASSETTE, ancestors, by_name, one, parent_of, served_usage, usage_sum
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.instrumentation import get_dispatcher
 
 from genai_lens.instrumentation._genai.content import CAPTURE_CONTENT_ENV
@@ -155,3 +156,143 @@ def test_uninstrument_restores(instrument, engine, spans):
     assert dispatcher.span_handlers == before
     engine[0].query(example.QUESTION)
     assert spans() == []
+
+
+STREAM_CASSETTE = "openai/chat_streaming_include_usage_gpt4.yaml"  # SSE, the last chunk carries the usage
+STREAM_CHAT = "chat gpt-4"
+STREAM_TEXT = '"This is a test."'
+
+
+@pytest.fixture
+def streaming_llm(replay):
+    server = replay(STREAM_CASSETTE)
+    return example.OpenAIChatLLM(model="gpt-4", base_url=server.base_url + "/v1"), server
+
+
+def _say_this_is_a_test() -> list[ChatMessage]:
+    return [ChatMessage(role=MessageRole.USER, content="Say this is a test")]
+
+
+def test_stream_chat_nests_the_provider_span_and_counts_tokens_once(instrument, streaming_llm, spans):
+    instrument("llama_index", "openai")
+    llm, server = streaming_llm
+    stream = llm.stream_chat(_say_this_is_a_test())
+    assert spans() == []  # nothing has been asked yet: the provider is called while the stream is read
+    assert "".join(chunk.delta for chunk in stream) == STREAM_TEXT
+    framework_llm = one(spans(), STREAM_CHAT, "INTERNAL")
+    provider_llm = one(spans(), STREAM_CHAT, "CLIENT")
+    assert parent_of(spans(), provider_llm) is framework_llm
+    assert framework_llm.end_time >= provider_llm.end_time  # the framework span covers the whole stream
+    assert framework_llm.attributes["gen_ai.request.stream"] is True
+    assert framework_llm.attributes["genai_lens.usage.recorded_by"] == "provider_span"
+    assert [s for s in spans() if "gen_ai.usage.input_tokens" in s.attributes] == [provider_llm]
+    assert usage_sum(spans()) == served_usage(server) == (12, 5)
+    assert server.requests[0].json["stream"] is True
+
+
+def test_stream_chat_without_provider_instrumentor_counts_the_last_chunk_usage(
+    instrument, streaming_llm, spans, metric_points
+):
+    instrument("llama_index")
+    llm, server = streaming_llm
+    assert "".join(chunk.delta for chunk in llm.stream_chat(_say_this_is_a_test())) == STREAM_TEXT
+    framework_llm = one(spans(), STREAM_CHAT)
+    assert framework_llm.attributes["genai_lens.usage.recorded_by"] == "framework_span"
+    assert framework_llm.attributes["gen_ai.response.model"] == "gpt-4-0613"
+    assert usage_sum(spans()) == served_usage(server) == (12, 5)
+    assert sorted(p.sum for p in metric_points()["gen_ai.client.token.usage"]) == [5, 12]
+
+
+def test_streaming_query_engine_one_trace_tokens_once(instrument, replay, spans):
+    from opentelemetry import trace
+
+    llama, *_ = instrument("llama_index", "openai", "qdrant")
+    server = replay(STREAM_CASSETTE)
+    query_engine = example.build_query_engine(server.base_url + "/v1", model="gpt-4", streaming=True)
+    response = query_engine.query(example.QUESTION)
+    assert not trace.get_current_span().get_span_context().is_valid  # the caller's context is back
+    assert by_name(spans(), WORKFLOW) == []  # the query is still running: its answer is being streamed
+    assert "".join(response.response_gen) == STREAM_TEXT
+
+    workflow, trace_spans = query_trace(spans)
+    framework_llm = one(trace_spans, STREAM_CHAT, "INTERNAL")
+    provider_llm = one(trace_spans, STREAM_CHAT, "CLIENT")
+    assert parent_of(trace_spans, provider_llm) is framework_llm
+    assert ancestors(trace_spans, framework_llm)[-3:] == [
+        "CompactAndRefine.synthesize",
+        "RetrieverQueryEngine._query",
+        WORKFLOW,
+    ]
+    assert (
+        one(trace_spans, f"retrieval {example.COLLECTION}", "CLIENT").context.trace_id
+        == workflow.context.trace_id
+    )
+    assert workflow.end_time >= provider_llm.end_time
+    assert [s for s in trace_spans if "gen_ai.usage.input_tokens" in s.attributes] == [provider_llm]
+    assert usage_sum(trace_spans) == served_usage(server) == (12, 5)
+    assert _no_run_left(llama)
+
+
+def test_abandoned_streams_end_their_spans_and_give_the_context_back(instrument, streaming_llm, spans):
+    import gc
+
+    llama, _ = instrument("llama_index", "openai")
+    llm, _ = streaming_llm
+    stream = llm.stream_chat(_say_this_is_a_test())
+    assert next(stream).delta == ""  # the first chunk (role only); the consumer stops here
+    stream.close()
+    framework_llm = one(spans(), STREAM_CHAT, "INTERNAL")
+    assert framework_llm.status.status_code.name == "UNSET"  # stopping early is not an error
+
+    unread = llm.stream_chat(_say_this_is_a_test())  # never read: no request, and the span still ends
+    del unread
+    gc.collect()
+    assert len(by_name(spans(), STREAM_CHAT, "INTERNAL")) == 2
+    assert _no_run_left(llama)  # and the autouse fixture checks that no span of ours stays current
+
+
+def _no_run_left(llama_index_instrumentor) -> bool:
+    """Every run the span handler opened has ended and given its context back (none waits to detach)."""
+    runs = llama_index_instrumentor._handlers[0]._runs
+    return len(runs) == 0 and not runs._pending and not runs._kept
+
+
+@pytest.mark.parametrize("provider_instrumented", [True, False], ids=["with-openai", "llama-index-only"])
+def test_stream_complete_over_stream_chat_counts_once(
+    instrument, streaming_llm, spans, provider_instrumented
+):
+    """``stream_complete`` starts ``stream_chat`` only while it is read: still its child, one usage."""
+    llama, *_ = instrument("llama_index", *(["openai"] if provider_instrumented else []))
+    llm, server = streaming_llm
+    assert "".join(chunk.delta for chunk in llm.stream_complete("Say this is a test")) == STREAM_TEXT
+    complete = one(spans(), "text_completion gpt-4")
+    chat = one(spans(), STREAM_CHAT, "INTERNAL")
+    assert parent_of(spans(), chat) is complete
+    if provider_instrumented:
+        assert parent_of(spans(), one(spans(), STREAM_CHAT, "CLIENT")) is chat
+        assert chat.attributes["genai_lens.usage.recorded_by"] == "provider_span"
+        assert complete.attributes["genai_lens.usage.recorded_by"] == "provider_span"
+    else:
+        assert chat.attributes["genai_lens.usage.recorded_by"] == "framework_span"
+        assert complete.attributes["genai_lens.usage.recorded_by"] == "nested_framework_span"
+    assert usage_sum(spans()) == served_usage(server) == (12, 5)
+    assert _no_run_left(llama)
+
+
+def test_async_stream_chat_nests_and_counts_once(instrument, streaming_llm, spans):
+    llama, _ = instrument("llama_index", "openai")
+    llm, server = streaming_llm
+
+    async def consume() -> str:
+        stream = await llm.astream_chat(_say_this_is_a_test())
+        return "".join([chunk.delta async for chunk in stream])
+
+    assert asyncio.run(consume()) == STREAM_TEXT
+    provider_llm = one(spans(), STREAM_CHAT, "CLIENT")
+    outer, inner = sorted(by_name(spans(), STREAM_CHAT, "INTERNAL"), key=lambda s: s.start_time)
+    assert (
+        parent_of(spans(), provider_llm) is inner and parent_of(spans(), inner) is outer
+    )  # astream -> stream
+    assert [s for s in spans() if "gen_ai.usage.input_tokens" in s.attributes] == [provider_llm]
+    assert usage_sum(spans()) == served_usage(server) == (12, 5)
+    assert _no_run_left(llama)

@@ -10,32 +10,19 @@ import importlib.util
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import pytest
 from conftest import EXAMPLES, LANGCHAIN_CASSETTE
 
 _E2E = Path(__file__).resolve().parents[1] / "openai" / "test_openai_otlp_e2e.py"
 _spec = importlib.util.spec_from_file_location("genai_lens_openai_otlp_e2e_helpers", _E2E)
 assert _spec is not None and _spec.loader is not None
 _helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_helpers)  # reuse its OTLP receiver; its tests are not collected from here
-OTLPReceiver = _helpers.OTLPReceiver
+_spec.loader.exec_module(_helpers)  # reuse its OTLP receiver fixture; its tests are not collected here
+receiver = _helpers.receiver  # the same fixture: a receiver on a loopback port, shut down after the test
 INSTRUMENT = Path(sys.executable).with_name("opentelemetry-instrument")
 KEPT = {"genai_lens_langchain", "genai_lens_chromadb", "genai_lens_openai"}
-
-
-@pytest.fixture
-def receiver() -> Iterator[OTLPReceiver]:
-    server = OTLPReceiver()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_langchain_chroma_example_zero_code(receiver, replay):

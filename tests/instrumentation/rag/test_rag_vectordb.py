@@ -7,7 +7,9 @@ import json
 
 import chromadb.api.models.Collection as chroma_collection
 import pytest
-from conftest import one
+from conftest import INSTRUMENTORS, check_captured_chroma_query, one
+from langchain_core.callbacks.base import BaseCallbackManager
+from llama_index.core.instrumentation import get_dispatcher
 from qdrant_client import AsyncQdrantClient, QdrantClient, models
 from qdrant_client import qdrant_client as qdrant_module
 from rag_langchain_chroma import HashingEmbeddingFunction, hashing_embedding
@@ -61,11 +63,7 @@ def test_chroma_content_capture(instrument, chroma, spans, monkeypatch):
     chroma.add(ids=list(TEXTS), documents=list(TEXTS.values()))
     result = chroma.query(query_texts=["red socks"], n_results=2)
     query = one(spans(), f"retrieval {chroma.name}")
-    assert query.attributes["gen_ai.retrieval.query.text"] == "red socks"
-    documents = json.loads(query.attributes["gen_ai.retrieval.documents"])
-    assert [d["id"] for d in documents] == result["ids"][0]
-    assert [d["score"] for d in documents] == pytest.approx(result["distances"][0])
-    assert documents[0]["content"] == TEXTS[result["ids"][0][0]]
+    check_captured_chroma_query(query, "red socks", result, TEXTS)
 
 
 def test_chroma_error_is_recorded_and_raised(instrument, chroma, spans):
@@ -157,3 +155,33 @@ def test_errors_inside_our_hooks_never_break_the_store(instrument, chroma, spans
     assert len(result["ids"][0]) == 2 and chroma.count() == 3
     assert [s.name for s in spans()] == [f"retrieval {chroma.name}", f"count {chroma.name}"]
     assert "genai-lens instrumentation error" in caplog.text
+
+
+def test_a_new_instrumentor_object_uninstruments_what_an_earlier_one_instrumented(
+    tracer_provider, chroma, spans
+):
+    """``BaseInstrumentor`` is a singleton whose ``__init__`` runs on every ``XInstrumentor()``."""
+    rag = [INSTRUMENTORS[name] for name in ("chromadb", "qdrant", "langchain", "llama_index")]
+    originals = (
+        chroma_collection.Collection.query,
+        qdrant_module.QdrantClient.query_points,
+        BaseCallbackManager.__init__,
+    )
+    dispatcher = get_dispatcher()
+    handlers = (list(dispatcher.span_handlers), list(dispatcher.event_handlers))
+    for cls in rag:
+        cls().instrument(tracer_provider=tracer_provider)
+    try:
+        assert chroma_collection.Collection.query is not originals[0]
+        assert len(dispatcher.span_handlers) == len(handlers[0]) + 1
+    finally:
+        for cls in rag:
+            cls().uninstrument()
+    assert (
+        chroma_collection.Collection.query,
+        qdrant_module.QdrantClient.query_points,
+        BaseCallbackManager.__init__,
+    ) == originals
+    assert (dispatcher.span_handlers, dispatcher.event_handlers) == handlers
+    chroma.add(ids=["z"], documents=["zebra"])
+    assert spans() == []

@@ -76,6 +76,8 @@ def start_model_call(
     }
     if invocation.request_model:
         attributes[genai.GEN_AI_REQUEST_MODEL] = invocation.request_model
+    if invocation.stream:
+        attributes[genai.GEN_AI_REQUEST_STREAM] = True
     attributes.update(invocation.request_attributes)
     scoped: Callable[[Context], Context] = lambda ctx: with_scope(scope, ctx)  # noqa: E731
     run = runs.start(

@@ -9,7 +9,7 @@ recorded only with content capture on (the shared GenAI content switch).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from timeit import default_timer
 from typing import Any
@@ -23,6 +23,8 @@ from opentelemetry.semconv.attributes import error_attributes as error
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from genai_lens import __version__
+from genai_lens.instrumentation._framework.lazy import LazyInstrumentor
 from genai_lens.instrumentation._genai import (
     capture_content_enabled,
     error_type_of,
@@ -169,6 +171,13 @@ class DbTelemetry:
             report_internal_error(f"{getattr(read_result, '__qualname__', 'read_result')}", internal)
             span.end()
 
+    def wrappers(
+        self, cls: str, operations: Mapping[str, tuple[Describe, ReadResult]], is_async: bool
+    ) -> dict[str, Callable[..., Any]]:
+        """``{"Class.method": wrapper}`` for every operation of one (sync or async) client class."""
+        make = self.async_wrapper if is_async else self.sync_wrapper
+        return {f"{cls}.{method}": make(describe, read) for method, (describe, read) in operations.items()}
+
     def sync_wrapper(self, describe: Describe, read_result: ReadResult) -> Callable[..., Any]:
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
             if instrumentation_suppressed():
@@ -215,3 +224,17 @@ class DbTelemetry:
             return call_async()
 
         return wrapper
+
+
+class VectorDbInstrumentor(LazyInstrumentor):
+    """A vector-database instrumentor: the ``_operations`` of each ``(module, class, is_async)`` target."""
+
+    _targets: tuple[tuple[str, str, bool], ...] = ()
+    _operations: Mapping[str, tuple[Describe, ReadResult]] = {}
+
+    def _start(self, **kwargs: Any) -> None:
+        telemetry = DbTelemetry(
+            type(self).__module__, __version__, kwargs.get("tracer_provider"), kwargs.get("meter_provider")
+        )
+        for module, cls, is_async in self._targets:
+            self.wrap_when_imported(module, telemetry.wrappers(cls, self._operations, is_async))

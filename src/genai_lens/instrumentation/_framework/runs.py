@@ -37,6 +37,9 @@ class Run:
     token: Any = None
     start_time: float = field(default_factory=default_timer)
     state: Any = None  # per-framework extra data (e.g. a model call)
+    agent: Any = None  # the innermost agent invocation this run belongs to (framework-defined), if any
+    # runs that ended while this one, kept current past its call (a stream), sat on top of them
+    held: list[Run] = field(default_factory=list)
 
 
 def detach_quietly(token: Any) -> None:
@@ -52,7 +55,7 @@ def detach_quietly(token: Any) -> None:
 class RunRegistry:
     """Open runs by framework run id (thread-safe: callbacks can arrive from worker threads)."""
 
-    __slots__ = ("_by_span", "_lock", "_pending", "_runs")
+    __slots__ = ("_by_span", "_kept", "_lock", "_pending", "_runs")
 
     def __init__(self) -> None:
         self._runs: dict[Any, Run] = {}
@@ -60,6 +63,8 @@ class RunRegistry:
         # runs that ended while a run started after them was still current (``batch`` ends input 1 while
         # input 2's context is attached): detached when the context they sit under becomes current again
         self._pending: dict[int, Run] = {}
+        # runs that stay current after their method returned (a stream read later), by id of their context
+        self._kept: dict[int, Run] = {}
         self._lock = threading.Lock()
 
     def parent_context(self, parent_run_id: Any) -> Context:
@@ -67,6 +72,8 @@ class RunRegistry:
 
         A root run (no known parent) that finds one of our own open runs current is that run's sibling, not
         its child: e.g. ``batch`` starts every input's run before any ends. It starts where that run did.
+        A run kept current past its call (a stream being read) is the exception: what starts while it is
+        read is its child.
         """
         if parent_run_id is not None:
             parent = self._runs.get(parent_run_id)
@@ -76,7 +83,7 @@ class RunRegistry:
         for _ in range(64):  # bounded walk out of our own leaked attachments
             current = otel_trace.get_current_span(context).get_span_context()
             run = self._by_span.get(current.span_id) if current.is_valid else None
-            if run is None or run.parent is None:
+            if run is None or run.parent is None or self._kept.get(id(context)) is run:
                 break
             context = run.parent
         return context
@@ -105,14 +112,29 @@ class RunRegistry:
                 self._by_span[span.get_span_context().span_id] = run
         return run
 
-    def skip(self, run_id: Any, parent_run_id: Any) -> None:
+    def skip(self, run_id: Any, parent_run_id: Any) -> Run:
         """Register a run we do not trace, so its children nest under its nearest traced ancestor."""
         run = Run(span=None, context=self.parent_context(parent_run_id))
         with self._lock:
             self._runs[run_id] = run
+        return run
 
     def get(self, run_id: Any) -> Run | None:
         return self._runs.get(run_id)
+
+    def release(self, run: Run) -> None:
+        """Restore the context from before ``run`` started but keep it open (its span ends later)."""
+        self._release(run)
+
+    def keep_current(self, run: Run) -> None:
+        """``run``'s method returned but the run goes on (a stream read later): it stays the current context.
+
+        Runs that end meanwhile below it wait in its ``held`` list; when it ends, it and they are detached.
+        If it is no longer current by then, whoever made it current (a stream step that restored its own
+        context) has undone it and them already: they are forgotten.
+        """
+        with self._lock:
+            self._kept[id(run.context)] = run
 
     def pop(self, run_id: Any) -> Run | None:
         """Remove the run and restore the context that was current before it started."""
@@ -120,16 +142,29 @@ class RunRegistry:
             run = self._runs.pop(run_id, None)
             if run is not None and run.span is not None:
                 self._by_span.pop(run.span.get_span_context().span_id, None)
-        if run is not None:
-            self._release(run)
+            kept = run is not None and self._kept.pop(id(run.context), None) is run
+        if run is None:
+            return None
+        if kept and otel_context.get_current() is not run.context:
+            for forgotten in (run, *run.held):
+                forgotten.token = None
+        self._release(run)
+        for held in reversed(run.held):
+            self._release(held)
+        run.held.clear()
         return run
 
     def _release(self, run: Run) -> None:
         """Detach in LIFO order: a run ending out of order waits until it is on top again."""
         if run.token is None:
             return
-        if otel_context.get_current() is not run.context:
+        current = otel_context.get_current()
+        if current is not run.context:
             with self._lock:
+                holder = self._kept.get(id(current))
+                if holder is not None and holder.context is current:
+                    holder.held.append(run)
+                    return
                 if len(self._pending) >= _MAX_PENDING:
                     self._pending.pop(next(iter(self._pending)))
                 self._pending[id(run.context)] = run

@@ -4,42 +4,33 @@
     LangChainInstrumentor().instrument(tracer_provider=..., meter_provider=...)
 
 Every callback manager LangChain creates gets our handler as an inheritable handler (``BaseCallbackManager``
-``__init__`` is wrapped), so chains/runnables, chat models and LLMs, tools, retrievers and agents become
-spans in one trace. Model calls are counted once: see ``genai_lens.instrumentation._framework.model_call``.
+``__init__`` is wrapped), so chains/runnables, chat models and LLMs, tools, retrievers and agents (LangGraph
+graphs, ``create_agent``, ``AgentExecutor``: ``invoke_agent``) become spans in one trace. Model calls are
+counted once: see ``genai_lens.instrumentation._framework.model_call``.
 Entry point name: ``genai_lens_langchain``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
-
 from genai_lens.instrumentation._framework import native_spans
-from genai_lens.instrumentation._framework.lazy import Activation, when_imported
-from genai_lens.instrumentation._genai import GenAITelemetry, Patches, report_internal_error
+from genai_lens.instrumentation._framework.lazy import LazyInstrumentor
+from genai_lens.instrumentation._genai import GenAITelemetry, report_internal_error
 
-_INSTRUMENTS = ("langchain-core >= 0.3.0, < 2",)
 _CALLBACKS_MODULE = "langchain_core.callbacks.base"
 
 
-class LangChainInstrumentor(BaseInstrumentor):
+class LangChainInstrumentor(LazyInstrumentor):
     """Spans for LangChain runs; GenAI metrics for model calls no provider instrumentor saw."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._patches = Patches()
-        self._handler: Any = None
-        self._activation = Activation()
+    _instruments = ("langchain-core >= 0.3.0, < 2",)
+    _handler: Any = None
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _INSTRUMENTS
-
-    def _instrument(self, **kwargs: Any) -> None:
+    def _start(self, **kwargs: Any) -> None:
         telemetry = GenAITelemetry.for_instrumentor(__name__, kwargs)
-        self._activation = activation = Activation()
-        when_imported(_CALLBACKS_MODULE, activation, lambda: self._inject_handler(telemetry))
+        self.when_imported(_CALLBACKS_MODULE, lambda: self._inject_handler(telemetry))
         native_spans.acquire()
 
     def _inject_handler(self, telemetry: GenAITelemetry) -> None:
@@ -58,12 +49,10 @@ class LangChainInstrumentor(BaseInstrumentor):
                 report_internal_error("langchain.BaseCallbackManager.__init__", exc)
             return result
 
-        self._patches.wrap(_CALLBACKS_MODULE, "BaseCallbackManager.__init__", add_handler)
+        self.wrap_when_imported(_CALLBACKS_MODULE, {"BaseCallbackManager.__init__": add_handler})
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._activation.active = False
+    def _stop(self) -> None:
         native_spans.release()
-        self._patches.unwrap_all()
         if self._handler is not None:
             self._handler.enabled = False  # managers created before keep a handler that now does nothing
             self._handler = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
@@ -29,7 +30,11 @@ _PROVIDERS = {
     "xai": "x_ai",
 }
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool"}
-_AGENT_NAMES = frozenset({"AgentExecutor", "agent", "LangGraph"})
+# A LangGraph graph left with its default name, and the classic agent runner: agents with no name of their own
+_DEFAULT_GRAPH_NAME = "LangGraph"
+_AGENT_EXECUTOR = "AgentExecutor"
+_LANGGRAPH = "langgraph"
+_CONTROL_FLOW = frozenset({"GraphBubbleUp"})
 _REQUEST_PARAMS = (
     ("temperature", genai.GEN_AI_REQUEST_TEMPERATURE, float),
     ("max_tokens", genai.GEN_AI_REQUEST_MAX_TOKENS, int),
@@ -50,11 +55,49 @@ def run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any]) -> str:
     return "unknown"
 
 
-def is_agent(name: str, serialized: dict[str, Any] | None, metadata: dict[str, Any] | None) -> bool:
-    if name in _AGENT_NAMES:
-        return True
+@dataclass(slots=True, frozen=True)
+class AgentRun:
+    """A chain run that is an agent invocation; ``name`` is None when the application gave it none."""
+
+    name: str | None
+
+
+def agent_run(
+    name: str,
+    serialized: dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
+    parent_agent_name: str | None,
+) -> AgentRun | None:
+    """Whether a chain run is an agent invocation, and its name.
+
+    Agents are: LangChain's ``create_agent`` graphs (``lc_agent_name`` metadata; inherited by every run
+    below, so only the run where the name first appears, or changes, is the agent), a top-level LangGraph
+    graph (``ls_integration=langgraph`` without ``langgraph_node``: the graph itself, not one of its nodes
+    -- LangGraph is LangChain's agent runtime, ``create_react_agent`` and tool-calling state graphs)
+    and the classic ``AgentExecutor``.
+    """
+    metadata = metadata or {}
+    lc_agent_name = metadata.get("lc_agent_name")
+    if isinstance(lc_agent_name, str) and lc_agent_name and lc_agent_name != parent_agent_name:
+        return AgentRun(lc_agent_name)
+    is_graph = metadata.get("ls_integration") == _LANGGRAPH or name == _DEFAULT_GRAPH_NAME
+    if is_graph and "langgraph_node" not in metadata:
+        return AgentRun(None if name == _DEFAULT_GRAPH_NAME else name)
     ids = (serialized or {}).get("id")
-    return isinstance(ids, list) and any(isinstance(i, str) and i.endswith("AgentExecutor") for i in ids)
+    if name == _AGENT_EXECUTOR or (isinstance(ids, list) and ids and ids[-1] == _AGENT_EXECUTOR):
+        return AgentRun(None if name == _AGENT_EXECUTOR else name)
+    return None
+
+
+def is_control_flow(exc: BaseException) -> bool:
+    """LangGraph's interrupts and hand-offs travel as exceptions (``GraphBubbleUp``); they are no failure."""
+    return any(cls.__name__ in _CONTROL_FLOW for cls in type(exc).__mro__)
+
+
+def conversation_id(metadata: dict[str, Any] | None) -> str | None:
+    """LangGraph copies ``configurable`` into run metadata: its ``thread_id`` names the conversation."""
+    thread_id = (metadata or {}).get("thread_id")
+    return str(thread_id) if isinstance(thread_id, (str, int)) and not isinstance(thread_id, bool) else None
 
 
 def model_invocation(

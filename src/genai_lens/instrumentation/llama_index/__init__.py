@@ -11,56 +11,51 @@ Entry point name: ``genai_lens_llama_index``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
-
 from genai_lens.instrumentation._framework import native_spans
-from genai_lens.instrumentation._framework.lazy import Activation, when_imported
+from genai_lens.instrumentation._framework.lazy import LazyInstrumentor
 from genai_lens.instrumentation._genai import GenAITelemetry
 
-_INSTRUMENTS = ("llama-index-core >= 0.12.0, < 0.16",)
 _INSTRUMENTATION_MODULE = "llama_index.core.instrumentation"
 
 
-class LlamaIndexInstrumentor(BaseInstrumentor):
+class LlamaIndexInstrumentor(LazyInstrumentor):
     """Spans for LlamaIndex operations; GenAI metrics for model calls no provider instrumentor saw."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._handler: Any = None
-        self._activation = Activation()
+    _instruments = ("llama-index-core >= 0.12.0, < 0.16",)
+    _handlers: tuple[Any, ...] = ()  # (span handler, stream-end event handler) on the root dispatcher
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _INSTRUMENTS
-
-    def _instrument(self, **kwargs: Any) -> None:
+    def _start(self, **kwargs: Any) -> None:
         telemetry = GenAITelemetry.for_instrumentor(__name__, kwargs)
-        self._activation = activation = Activation()
-        when_imported(_INSTRUMENTATION_MODULE, activation, lambda: self._add_handler(telemetry))
+        self.when_imported(_INSTRUMENTATION_MODULE, lambda: self._add_handlers(telemetry))
         native_spans.acquire()
 
-    def _add_handler(self, telemetry: GenAITelemetry) -> None:
-        """Add our span handler to the root dispatcher (runs once llama-index-core loads)."""
+    def _add_handlers(self, telemetry: GenAITelemetry) -> None:
+        """Add our handlers to the root dispatcher (runs once llama-index-core loads)."""
         from llama_index.core.instrumentation import get_dispatcher
 
-        from genai_lens.instrumentation.llama_index.span_handler import GenAILensSpanHandler
+        from genai_lens.instrumentation.llama_index.span_handler import GenAILensSpanHandler, StreamEndHandler
 
-        self._handler = GenAILensSpanHandler.create(telemetry)
-        get_dispatcher().add_span_handler(self._handler)
+        span_handler = GenAILensSpanHandler.create(telemetry)
+        stream_end_handler = StreamEndHandler.create(span_handler)
+        self._handlers = (span_handler, stream_end_handler)
+        dispatcher = get_dispatcher()
+        dispatcher.add_span_handler(span_handler)
+        dispatcher.add_event_handler(stream_end_handler)
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._activation.active = False
+    def _stop(self) -> None:
         native_spans.release()
-        handler, self._handler = self._handler, None
-        if handler is None:  # llama-index was never imported
+        handlers, self._handlers = self._handlers, ()
+        if not handlers:  # llama-index was never imported
             return
         from llama_index.core.instrumentation import get_dispatcher
 
-        handler.disable()
+        span_handler, stream_end_handler = handlers
+        span_handler.disable()
         dispatcher = get_dispatcher()
-        dispatcher.span_handlers[:] = [h for h in dispatcher.span_handlers if h is not handler]
+        dispatcher.span_handlers[:] = [h for h in dispatcher.span_handlers if h is not span_handler]
+        dispatcher.event_handlers[:] = [h for h in dispatcher.event_handlers if h is not stream_end_handler]
 
 
 __all__ = ["LlamaIndexInstrumentor"]

@@ -102,9 +102,21 @@ def _get(obj: Any, key: str) -> Any:
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
+def is_stream(result: Any) -> bool:
+    """A model method's result that is read later (the provider is called while it is iterated)."""
+    return inspect.isgenerator(result) or inspect.isasyncgen(result)
+
+
+def is_streaming_response(result: Any) -> bool:
+    """A query engine's / synthesizer's ``StreamingResponse``: text is produced while it is read."""
+    return type(result).__name__ == "StreamingResponse" and inspect.isgenerator(
+        getattr(result, "response_gen", None)
+    )
+
+
 def read_model_result(invocation: Invocation, result: Any) -> Usage | None:
-    """Fill response fields from a ChatResponse/CompletionResponse; return its usage (None: stream)."""
-    if result is None or inspect.isgenerator(result) or inspect.isasyncgen(result):
+    """Fill response fields from a (last streamed) ChatResponse/CompletionResponse; return its usage."""
+    if result is None or is_stream(result):
         return None
     raw = getattr(result, "raw", None)
     model = _get(raw, "model")
