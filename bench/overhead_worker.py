@@ -189,6 +189,106 @@ def _dependency_conflict(instrumentor: Any) -> str | None:
     return str(conflict) if conflict else None
 
 
+SDK_FLOOR = "sdk-floor"
+# span attributes given at span start (the rest are set when the span ends)
+_REQUEST_PREFIXES = ("gen_ai.operation.", "gen_ai.provider.", "gen_ai.request.", "server.", "openai.api.")
+
+
+def record_genai_lens(client: Any, fixtures: dict[str, Any], transport: Any) -> dict[bool, Any]:
+    """genai-lens' exact output (span name, attributes, histogram records) for one chat call and a stream."""
+    from opentelemetry.sdk.metrics import Histogram
+    from opentelemetry.sdk.metrics.export import AggregationTemporality
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from genai_lens.instrumentation.openai import OpenAIInstrumentor
+
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    reader = InMemoryMetricReader(preferred_temporality={Histogram: AggregationTemporality.DELTA})
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=tracer_provider, meter_provider=MeterProvider(metric_readers=[reader])
+    )
+    recorded: dict[bool, Any] = {}
+    try:
+        for stream in (False, True):
+            transport.streaming = stream
+            result = client.chat.completions.create(**fixtures["stream" if stream else "chat"]["request"])
+            if stream:
+                for _chunk in result:
+                    pass
+            (span,) = spans.get_finished_spans()
+            spans.clear()
+            attributes = dict(span.attributes or {})
+            start = {k: v for k, v in attributes.items() if k.startswith(_REQUEST_PREFIXES)}
+            records = [
+                (metric.name, point.sum, dict(point.attributes))
+                for resource in reader.get_metrics_data().resource_metrics
+                for scope in resource.scope_metrics
+                for metric in scope.metrics
+                for point in metric.data.data_points
+            ]
+            end = {k: v for k, v in attributes.items() if k not in start}
+            recorded[stream] = (span.name, start, end, records)
+    finally:
+        instrumentor.uninstrument()
+        transport.streaming = False
+    return recorded
+
+
+def install_sdk_floor(recorded: dict[bool, Any], tracer_provider: Any, meter_provider: Any) -> None:
+    """A reference row, not an instrumentor: per call exactly the OTel SDK calls genai-lens makes, no more.
+
+    Span name, kind, attributes (request ones at start, the rest at the end) and histogram records are
+    genai-lens' own output for the same call, replayed from prebuilt dicts around the SDK method (wrapt,
+    like every peer). The least any instrumentation emitting this telemetry through this SDK can cost.
+    """
+    import wrapt
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace import SpanKind
+
+    tracer = tracer_provider.get_tracer(SDK_FLOOR)
+    meter = meter_provider.get_meter(SDK_FLOOR)
+    histograms: dict[str, Any] = {}
+    plans = {}
+    for stream, (name, start, end, records) in recorded.items():
+        for metric_name, _value, _attributes in records:
+            if metric_name not in histograms:
+                histograms[metric_name] = meter.create_histogram(metric_name)
+        plans[stream] = (name, start, end, [(histograms[m], v, a) for m, v, a in records])
+
+    def finish(span: Any, plan: Any) -> None:
+        span.set_attributes(plan[2])
+        span.end()
+        for histogram, value, attributes in plan[3]:
+            histogram.record(value, attributes)
+
+    def chunks(result: Any, span: Any, plan: Any) -> Iterator[Any]:
+        yield from result
+        finish(span, plan)
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        stream = kwargs.get("stream") is True
+        plan = plans[stream]
+        span = tracer.start_span(plan[0], kind=SpanKind.CLIENT, attributes=plan[1])
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+        if stream:
+            return chunks(result, span, plan)
+        finish(span, plan)
+        return result
+
+    from openai.resources.chat import completions
+
+    owner = getattr(completions, "Completions", None)
+    owner = owner if isinstance(owner, type) else completions.completions.Completions
+    wrapt.wrap_function_wrapper(owner, "create", wrapper)
+
+
 class Bench:
     def __init__(self, peer: str, fixtures: dict[str, Any]) -> None:
         self.spans = CountingSpanExporter()
@@ -199,7 +299,6 @@ class Bench:
         self.meter_provider = MeterProvider(metric_readers=[self.metric_reader])
         metrics.set_meter_provider(self.meter_provider)
         self.logger_provider, self.logs = _logger_provider()
-        self.info = instrument(peer, self.tracer_provider, self.meter_provider, self.logger_provider)
         library = _http_library()
         self.transport = make_transport(library, fixtures)
         self.client = openai.OpenAI(
@@ -208,6 +307,15 @@ class Bench:
             max_retries=0,
             http_client=library.Client(transport=self.transport),
         )
+        if peer == SDK_FLOOR:
+            recorded = record_genai_lens(self.client, fixtures, self.transport)
+            install_sdk_floor(recorded, self.tracer_provider, self.meter_provider)
+            self.info = {
+                "instrument_error": None,
+                "peer_version": "OTel SDK " + metadata.version("opentelemetry-sdk"),
+            }
+        else:
+            self.info = instrument(peer, self.tracer_provider, self.meter_provider, self.logger_provider)
         self.chat_request = fixtures["chat"]["request"]
         self.stream_request = fixtures["stream"]["request"]
         self.info.update(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from json.encoder import encode_basestring as _quote  # what ensure_ascii=False uses
 from typing import Any
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -81,6 +82,27 @@ def parse_json_maybe(value: Any) -> Any:
     return value
 
 
+# built once: json.dumps with non-default options constructs a new encoder on every call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def to_json(value: Any) -> str:
     """Serialize content compactly; objects JSON cannot encode become their ``str``."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _ENCODER.encode(value)
+
+
+def text_message_json(role: str, text: str, finish_reason: str | None = None, output: bool = False) -> str:
+    """``to_json`` of a message holding one text part, written directly (the common case, per call).
+
+    Byte for byte what ``to_json(input_message(role, [text_part(text)]))`` (or, with ``output``,
+    ``output_message(...)``) gives, without building the dicts first.
+    """
+    head = f'{{"role":{_quote(role)},"parts":[{{"type":"text","content":{_quote(text)}}}]'
+    if output:
+        return f'{head},"finish_reason":{_quote(finish_reason or "error")}}}'
+    return head + "}"
+
+
+def json_array(items: list[str]) -> str:
+    """A JSON array of already-serialized items."""
+    return "[" + ",".join(items) + "]"

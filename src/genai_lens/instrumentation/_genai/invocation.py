@@ -40,11 +40,12 @@ class Invocation:
     # extra response attributes set when the span ends
     response_attributes: dict[str, AttributeValue] = field(default_factory=dict)
 
-    # message content, filled only when ``capture_content`` is true (JSON-ready lists, see content.py)
+    # message content, filled only when ``capture_content`` is true (JSON-ready lists, see content.py, or
+    # the same already serialized to a JSON string by a provider's fast path)
     capture_content: bool = False
-    system_instructions: list[dict[str, Any]] | None = None
-    input_messages: list[dict[str, Any]] | None = None
-    output_messages: list[dict[str, Any]] | None = None
+    system_instructions: list[dict[str, Any]] | str | None = None
+    input_messages: list[dict[str, Any]] | str | None = None
+    output_messages: list[dict[str, Any]] | str | None = None
 
     # overrides the default error.type (exception class name) when a provider knows better
     error_type: str | None = None

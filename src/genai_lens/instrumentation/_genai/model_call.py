@@ -48,8 +48,8 @@ def current_scope(context: otel_context.Context | None = None) -> ModelCallScope
     return scope if isinstance(scope, ModelCallScope) else None
 
 
-def note_provider_call(invocation: Any) -> None:
+def note_provider_call(invocation: Any, context: otel_context.Context | None = None) -> None:
     """Called by the shared layer when a provider span starts: register it with the enclosing scope."""
-    scope = otel_context.get_value(_SCOPE_KEY)
+    scope = otel_context.get_value(_SCOPE_KEY, context)
     if scope is not None:
         scope.invocations.append(invocation)

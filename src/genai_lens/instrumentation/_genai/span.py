@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 from opentelemetry.semconv.attributes import error_attributes as error
 from opentelemetry.semconv.attributes import server_attributes as server
@@ -37,6 +39,11 @@ def start_span(tracer: Tracer, invocation: Invocation) -> Span:
     return tracer.start_span(span_name(invocation), kind=SpanKind.CLIENT, attributes=attributes)
 
 
+def _json(value: Any) -> str:
+    """Content as JSON; a provider may hand it over already serialized (a fast path for common shapes)."""
+    return value if isinstance(value, str) else to_json(value)
+
+
 def _response_attributes(invocation: Invocation) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {}
     if invocation.response_id:
@@ -59,11 +66,11 @@ def _response_attributes(invocation: Invocation) -> dict[str, AttributeValue]:
         attributes[genai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = invocation.time_to_first_chunk
     if invocation.capture_content:
         if invocation.system_instructions:
-            attributes[genai.GEN_AI_SYSTEM_INSTRUCTIONS] = to_json(invocation.system_instructions)
+            attributes[genai.GEN_AI_SYSTEM_INSTRUCTIONS] = _json(invocation.system_instructions)
         if invocation.input_messages:
-            attributes[genai.GEN_AI_INPUT_MESSAGES] = to_json(invocation.input_messages)
+            attributes[genai.GEN_AI_INPUT_MESSAGES] = _json(invocation.input_messages)
         if invocation.output_messages:
-            attributes[genai.GEN_AI_OUTPUT_MESSAGES] = to_json(invocation.output_messages)
+            attributes[genai.GEN_AI_OUTPUT_MESSAGES] = _json(invocation.output_messages)
     if invocation.response_attributes:
         attributes.update(invocation.response_attributes)
     return attributes

@@ -9,7 +9,7 @@ Per chunk we only call the accumulator (and stamp the first chunk's time); nothi
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from timeit import default_timer
 from typing import Any
 
@@ -52,15 +52,22 @@ class _StreamState:
 
     def on_item(self, item: Any) -> None:
         if self.first:
-            self.first = False
-            self.invocation.time_to_first_chunk = default_timer() - self.invocation.start_time
+            self.mark_first()
         feed = self.feed
         if feed is not None:
             try:
                 feed(item)
             except Exception as exc:
-                self.feed = None  # stop feeding a broken accumulator; the stream keeps flowing
-                report_internal_error(f"{type(self.accumulator).__qualname__}.on_chunk", exc)
+                self.feed_failed(exc)
+
+    def mark_first(self) -> None:
+        if self.first:
+            self.first = False
+            self.invocation.time_to_first_chunk = default_timer() - self.invocation.start_time
+
+    def feed_failed(self, exc: Exception) -> None:
+        self.feed = None  # stop feeding a broken accumulator; the stream keeps flowing
+        report_internal_error(f"{type(self.accumulator).__qualname__}.on_chunk", exc)
 
     def end(self, reason: str, stream: Any, exc: BaseException | None = None) -> None:
         invocation = self.invocation
@@ -87,8 +94,51 @@ class SyncStreamProxy(wrapt.ObjectProxy):
         self._self_state = _StreamState(invocation, telemetry, accumulator)
         self._self_next = wrapped.__next__ if hasattr(type(wrapped), "__next__") else None
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        """A ``for`` loop runs this generator: resuming it per chunk is cheaper than a Python ``__next__``.
+
+        (The SDKs' own streams also iterate through a generator; ``next(proxy)`` still works, below.)
+        """
+        return self._self_iterate()
+
+    def _self_iterate(self) -> Iterator[Any]:
+        state = self._self_state
+        advance = self._self_next
+        if advance is None:
+            advance = self._self_next = iter(self.__wrapped__).__next__
+        if state.first:
+            try:
+                item = advance()
+            except StopIteration:
+                self._self_end(EXHAUSTED)
+                return
+            except BaseException as exc:
+                self._self_end(ERROR, exc)
+                raise
+            state.mark_first()
+            feed = state.feed
+            if feed is not None:
+                try:
+                    feed(item)
+                except Exception as exc:
+                    state.feed_failed(exc)
+            yield item
+        while True:
+            try:
+                item = advance()
+            except StopIteration:
+                self._self_end(EXHAUSTED)
+                return
+            except BaseException as exc:
+                self._self_end(ERROR, exc)
+                raise
+            feed = state.feed
+            if feed is not None:
+                try:
+                    feed(item)
+                except Exception as exc:
+                    state.feed_failed(exc)
+            yield item  # a loop left early closes this generator here; the span ends on close/with/GC
 
     def __next__(self) -> Any:
         advance = self._self_next

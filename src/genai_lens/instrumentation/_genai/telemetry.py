@@ -21,7 +21,7 @@ from genai_lens.instrumentation._genai.content import capture_content_enabled
 from genai_lens.instrumentation._genai.invocation import Invocation
 from genai_lens.instrumentation._genai.metrics import GenAIMetrics
 from genai_lens.instrumentation._genai.model_call import note_provider_call
-from genai_lens.instrumentation._genai.safety import never_raise
+from genai_lens.instrumentation._genai.safety import report_internal_error
 from genai_lens.instrumentation._genai.span import end_span, start_span
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
@@ -78,34 +78,41 @@ class GenAITelemetry:
     def start(self, invocation: Invocation) -> Invocation:
         """Start the span, make it current, and stamp the start time."""
         invocation.start_time = default_timer()
-        span = start_span(self.tracer, invocation)
-        invocation.span = span
-        note_provider_call(invocation)  # single counting: a framework span around this call defers to it
+        span = invocation.span = start_span(self.tracer, invocation)
+        current = otel_context.get_current()
+        note_provider_call(invocation, current)  # single counting: a framework span around this call defers
         # attach last: nothing after it may fail, or the caller's context would stay replaced
-        invocation.context_token = otel_context.attach(otel_trace.set_span_in_context(span))
+        invocation.context_token = otel_context.attach(otel_trace.set_span_in_context(span, current))
         return invocation
 
     @staticmethod
     def detach(invocation: Invocation) -> None:
         """Restore the caller's context (call this when the SDK call returns, even for streams)."""
-        token, invocation.context_token = invocation.context_token, None
+        token = invocation.context_token
         if token is not None:
+            invocation.context_token = None
             otel_context.detach(token)
 
-    @never_raise()
     def finish(self, invocation: Invocation) -> None:
-        """End a successful call."""
-        self._end(invocation, invocation.error_type)
-
-    @never_raise()
-    def fail(self, invocation: Invocation, exc: BaseException | None) -> None:
-        """End a failed call; ``error.type`` is the provider's override or the exception class name."""
-        error_type = invocation.error_type or (error_type_of(exc) if exc is not None else "_OTHER")
-        self._end(invocation, error_type)
-
-    def _end(self, invocation: Invocation, error_type: str | None) -> None:
+        """End a successful call (never raises: an internal error is logged)."""
         if invocation.ended:
             return
+        try:
+            self._end(invocation, invocation.error_type)
+        except Exception as exc:
+            report_internal_error("GenAITelemetry.finish", exc)
+
+    def fail(self, invocation: Invocation, exc: BaseException | None) -> None:
+        """End a failed call; ``error.type`` is the provider's override or the exception class name."""
+        if invocation.ended:
+            return
+        try:
+            error_type = invocation.error_type or (error_type_of(exc) if exc is not None else "_OTHER")
+            self._end(invocation, error_type)
+        except Exception as internal:
+            report_internal_error("GenAITelemetry.fail", internal)
+
+    def _end(self, invocation: Invocation, error_type: str | None) -> None:
         invocation.ended = True
         duration = default_timer() - invocation.start_time
         try:

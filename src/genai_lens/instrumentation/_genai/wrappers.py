@@ -7,13 +7,21 @@ exactly once with its own arguments, and its exceptions propagate unchanged.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from opentelemetry.context import get_value
+
+from genai_lens.instrumentation._genai.deferred import AsyncDeferredResponseProxy, SyncDeferredResponseProxy
 from genai_lens.instrumentation._genai.invocation import Invocation
 from genai_lens.instrumentation._genai.safety import report_internal_error
 from genai_lens.instrumentation._genai.stream import AsyncStreamProxy, StreamAccumulator, SyncStreamProxy
-from genai_lens.instrumentation._genai.telemetry import GenAITelemetry, instrumentation_suppressed
+from genai_lens.instrumentation._genai.telemetry import (
+    _SUPPRESS_KEY,
+    GenAITelemetry,
+    instrumentation_suppressed,
+)
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
@@ -36,6 +44,14 @@ class CallHooks:
     def stream_accumulator(self, invocation: Invocation, response: Any) -> StreamAccumulator | None:
         """Return an accumulator when ``response`` is a stream (its span then ends with the stream)."""
         return None
+
+    def deferred_response(self, invocation: Invocation, response: Any) -> bool:
+        """True when ``response`` is a raw response the caller reads later (``with_streaming_response``).
+
+        The span then ends when the caller parses or closes it, with the SDK's own parsed object passed to
+        ``on_response`` / ``stream_accumulator`` (see ``deferred.py``).
+        """
+        return False
 
     def on_error(self, invocation: Invocation, exc: BaseException) -> None:
         """Add error details (e.g. set ``invocation.error_type``, an HTTP status attribute)."""
@@ -72,6 +88,10 @@ def _complete(
         if accumulator is not None:
             proxy = hooks.async_stream_proxy if is_async else hooks.sync_stream_proxy
             return proxy(result, invocation, telemetry, accumulator)
+        if hooks.deferred_response(invocation, result):
+            readers_are_async = inspect.iscoroutinefunction(getattr(type(result), "parse", None))
+            deferred = AsyncDeferredResponseProxy if readers_are_async else SyncDeferredResponseProxy
+            return deferred(result, invocation, telemetry, hooks, is_async)
         hooks.on_response(invocation, result)
     except Exception as exc:
         report_internal_error(f"{type(hooks).__qualname__}.response", exc)
@@ -85,7 +105,7 @@ def sync_wrapper(telemetry: GenAITelemetry, hooks: CallHooks) -> Wrapper:
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if instrumentation_suppressed():
+        if get_value(_SUPPRESS_KEY):  # inside suppress_instrumentation(): no span, no metrics
             return wrapped(*args, **kwargs)
         invocation = _begin(telemetry, hooks, instance, args, kwargs)
         if invocation is None:

@@ -16,6 +16,7 @@ from genai_lens.instrumentation._genai import (
     content,
     server_from_url,
 )
+from genai_lens.instrumentation._genai.deferred import is_unread_raw_response, parsed_raw_response
 from genai_lens.instrumentation.anthropic import extract, native
 
 
@@ -157,8 +158,12 @@ class MessagesHooks(CallHooks):
         return build_invocation(instance, kwargs, capture_content, stream=kwargs.get("stream") is True)
 
     def on_response(self, invocation: Invocation, response: Any) -> None:
+        response = parsed_raw_response(response)  # with_raw_response: the SDK's own (cached) parse
         if getattr(response, "type", None) == "message" or hasattr(response, "stop_reason"):
             extract.apply_message(invocation, response)
+
+    def deferred_response(self, invocation: Invocation, response: Any) -> bool:
+        return is_unread_raw_response(response)  # with_streaming_response: wait for the caller's read
 
     def stream_accumulator(self, invocation: Invocation, response: Any) -> StreamAccumulator | None:
         if not isinstance(response, self.stream_types):

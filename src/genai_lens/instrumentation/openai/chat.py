@@ -10,9 +10,10 @@ from typing import Any
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 from opentelemetry.semconv._incubating.attributes import openai_attributes
 
-from genai_lens.instrumentation._genai import CallHooks, Invocation, StreamAccumulator, content
+from genai_lens.instrumentation._genai import Invocation, StreamAccumulator, content
 from genai_lens.instrumentation.openai.common import (
     CONTENT_FILTER,
+    OpenAIHooks,
     add_response_common,
     add_sampling_params,
     detail,
@@ -24,7 +25,9 @@ from genai_lens.instrumentation.openai.common import (
 )
 from genai_lens.instrumentation.openai.messages import (
     chat_input_messages,
+    chat_input_messages_json,
     chat_output_message,
+    chat_output_messages_json,
     content_finish_reason,
     tool_definitions,
 )
@@ -67,7 +70,7 @@ def set_usage(invocation: Invocation, usage: Any) -> None:
         invocation.reasoning_output_tokens = reasoning
 
 
-class ChatHooks(CallHooks):
+class ChatHooks(OpenAIHooks):
     """Hooks for ``Completions.create`` / ``Completions.parse`` (sync and async)."""
 
     def __init__(self, stream_types: tuple[type, ...]) -> None:
@@ -95,7 +98,8 @@ class ChatHooks(CallHooks):
         if output_type:
             attributes[genai.GEN_AI_OUTPUT_TYPE] = output_type
         if capture_content:
-            invocation.input_messages = chat_input_messages(given(kwargs, "messages") or [])
+            messages = given(kwargs, "messages") or []
+            invocation.input_messages = chat_input_messages_json(messages) or chat_input_messages(messages)
             definitions = tool_definitions(given(kwargs, "tools") or given(kwargs, "functions"))
             if definitions:
                 attributes[genai.GEN_AI_TOOL_DEFINITIONS] = definitions
@@ -113,7 +117,7 @@ class ChatHooks(CallHooks):
         invocation.finish_reasons = [str(getattr(c, "finish_reason", None) or "") for c in choices]
         set_usage(invocation, getattr(response, "usage", None))
         if invocation.capture_content:
-            invocation.output_messages = [
+            invocation.output_messages = chat_output_messages_json(choices) or [
                 chat_output_message(getattr(c, "message", None), getattr(c, "finish_reason", None))
                 for c in choices
             ]
@@ -144,7 +148,15 @@ class _ChoiceContent:
         refusal = getattr(delta, "refusal", None)
         if refusal:
             self.refusal.append(refusal)
-        for call in getattr(delta, "tool_calls", None) or ():
+        calls = getattr(delta, "tool_calls", None)
+        if calls:
+            self.add_tool_calls(calls)
+        function_call = getattr(delta, "function_call", None)  # legacy functions= API
+        if function_call is not None:
+            self.add_function_call(function_call)
+
+    def add_tool_calls(self, calls: Any) -> None:
+        for call in calls:
             slot = self.tool_calls.setdefault(
                 getattr(call, "index", 0) or 0, {"id": None, "name": "", "args": []}
             )
@@ -156,13 +168,13 @@ class _ChoiceContent:
                     slot["name"] = function.name
                 if getattr(function, "arguments", None):
                     slot["args"].append(function.arguments)
-        function_call = getattr(delta, "function_call", None)  # legacy functions= API
-        if function_call is not None:
-            slot = self.tool_calls.setdefault(0, {"id": None, "name": "", "args": []})
-            if getattr(function_call, "name", None):
-                slot["name"] = function_call.name
-            if getattr(function_call, "arguments", None):
-                slot["args"].append(function_call.arguments)
+
+    def add_function_call(self, function_call: Any) -> None:
+        slot = self.tool_calls.setdefault(0, {"id": None, "name": "", "args": []})
+        if getattr(function_call, "name", None):
+            slot["name"] = function_call.name
+        if getattr(function_call, "arguments", None):
+            slot["args"].append(function_call.arguments)
 
     def parts(self) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
@@ -192,16 +204,18 @@ class ChatStreamAccumulator(StreamAccumulator):
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
+        choices = self.choices
         for choice in chunk.choices:
             reason = choice.finish_reason
             if reason is not None:
                 self.reasons[choice.index] = reason
-            if self.choices is not None:
-                slot = self.choices.get(choice.index)
+            if choices is not None:
+                slot = choices.get(choice.index)
                 if slot is None:
-                    slot = self.choices[choice.index] = _ChoiceContent()
-                if choice.delta is not None:
-                    slot.add(choice.delta)
+                    slot = choices[choice.index] = _ChoiceContent()
+                delta = choice.delta
+                if delta is not None:
+                    slot.add(delta)
 
     def finish(self, invocation: Invocation, stream: Any) -> None:
         if self.header is not None:

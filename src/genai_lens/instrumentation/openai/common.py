@@ -13,7 +13,8 @@ from opentelemetry.semconv._incubating.attributes import openai_attributes
 from opentelemetry.semconv.attributes import http_attributes
 from opentelemetry.util.types import AttributeValue
 
-from genai_lens.instrumentation._genai import Invocation, server_from_url
+from genai_lens.instrumentation._genai import CallHooks, Invocation, server_from_url
+from genai_lens.instrumentation._genai.deferred import is_unread_raw_response, parsed_raw_response
 
 PROVIDER_OPENAI = genai.GenAiProviderNameValues.OPENAI.value
 PROVIDER_AZURE = genai.GenAiProviderNameValues.AZURE_AI_OPENAI.value
@@ -52,6 +53,9 @@ class _Endpoint:
 
 
 _endpoints: weakref.WeakKeyDictionary[Any, _Endpoint] = weakref.WeakKeyDictionary()
+# the last client seen, checked first: most programs call through one client (a weak reference)
+_last_client: weakref.ReferenceType[Any] | None = None
+_last_endpoint: _Endpoint | None = None
 
 
 def _is_azure(client: Any, host: str | None) -> bool:
@@ -61,13 +65,24 @@ def _is_azure(client: Any, host: str | None) -> bool:
 
 
 def _endpoint(client: Any) -> _Endpoint:
-    base_url = getattr(client, "base_url", None)
+    global _last_client, _last_endpoint
+    # the private field first: openai 3.x's ``base_url`` property runs an import statement on every read
+    base_url = getattr(client, "_base_url", None) or getattr(client, "base_url", None)
+    last = _last_endpoint
+    if (
+        last is not None
+        and last.base_url is base_url
+        and _last_client is not None
+        and _last_client() is client
+    ):
+        return last
     try:
         cached = _endpoints.get(client)
     except TypeError:  # not weak-referenceable: compute every time
         return _Endpoint(client, base_url)
     if cached is None or cached.base_url is not base_url:
         cached = _endpoints[client] = _Endpoint(client, base_url)
+    _last_client, _last_endpoint = weakref.ref(client), cached
     return cached
 
 
@@ -144,12 +159,12 @@ def error_body_code(response: Any) -> str | None:
     return None
 
 
-def parsed(response: Any) -> Any:
-    """The model object behind ``with_raw_response`` results (``LegacyAPIResponse``).
+class OpenAIHooks(CallHooks):
+    """What every OpenAI method's hooks share: raw responses are read by the caller, so the span waits."""
 
-    Its ``parse()`` caches, so the caller's own later ``parse()`` costs nothing extra. Streamed raw responses
-    are left alone: parsing them would start the stream behind the caller's back.
-    """
-    if type(response).__name__ == "LegacyAPIResponse" and getattr(response, "_stream", True) is False:
-        return response.parse()
-    return response
+    def deferred_response(self, invocation: Invocation, response: Any) -> bool:
+        return is_unread_raw_response(response)
+
+
+# the model object behind a ``with_raw_response`` result (the SDK's cached parse, no second parse)
+parsed = parsed_raw_response

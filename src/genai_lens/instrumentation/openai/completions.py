@@ -6,9 +6,10 @@ from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 
-from genai_lens.instrumentation._genai import CallHooks, Invocation, StreamAccumulator, content
+from genai_lens.instrumentation._genai import Invocation, StreamAccumulator, content
 from genai_lens.instrumentation.openai.chat import set_usage
 from genai_lens.instrumentation.openai.common import (
+    OpenAIHooks,
     add_response_common,
     add_sampling_params,
     given,
@@ -25,7 +26,7 @@ def _prompt_messages(prompt: Any) -> list[dict[str, Any]]:
     return [content.input_message("user", [content.text_part(p)]) for p in prompts]
 
 
-class CompletionsHooks(CallHooks):
+class CompletionsHooks(OpenAIHooks):
     """Hooks for ``Completions.create`` of the legacy ``/v1/completions`` endpoint (sync and async)."""
 
     def __init__(self, stream_types: tuple[type, ...]) -> None:

@@ -6,8 +6,9 @@ from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 
-from genai_lens.instrumentation._genai import CallHooks, Invocation
+from genai_lens.instrumentation._genai import Invocation
 from genai_lens.instrumentation.openai.common import (
+    OpenAIHooks,
     add_response_common,
     given,
     new_invocation,
@@ -18,7 +19,7 @@ from genai_lens.instrumentation.openai.common import (
 OPERATION_EMBEDDINGS = genai.GenAiOperationNameValues.EMBEDDINGS.value
 
 
-class EmbeddingsHooks(CallHooks):
+class EmbeddingsHooks(OpenAIHooks):
     """Hooks for ``Embeddings.create`` (sync and async). Embedding inputs are never captured as content."""
 
     def invocation(

@@ -92,6 +92,43 @@ def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
     return result
 
 
+def chat_input_messages_json(messages: Any) -> str | None:
+    """Fast path of ``chat_input_messages`` + ``to_json`` for plain ``{"role", "content": str}`` dicts.
+
+    None when any message has another shape (tools, parts, names, SDK objects): use the general path then.
+    """
+    if not messages or type(messages) is not list:
+        return None
+    items = []
+    for message in messages:
+        if type(message) is not dict or len(message) != 2:
+            return None
+        role = message.get("role")
+        text = message.get("content")
+        if type(role) is not str or type(text) is not str or not role or role in ("tool", "function"):
+            return None
+        items.append(content.text_message_json(role, text))
+    return content.json_array(items)
+
+
+def chat_output_messages_json(choices: Any) -> str | None:
+    """Fast path for choices whose message is plain text (no refusal, tool or function call); else None."""
+    items = []
+    for choice in choices:
+        message = getattr(choice, "message", None)
+        text = getattr(message, "content", None)
+        if (
+            type(text) is not str
+            or getattr(message, "refusal", None)
+            or getattr(message, "tool_calls", None)
+            or getattr(message, "function_call", None)
+        ):
+            return None
+        reason = content_finish_reason(getattr(choice, "finish_reason", None))
+        items.append(content.text_message_json("assistant", text, reason, output=True))
+    return content.json_array(items) if items else None
+
+
 def chat_output_message(message: Any, finish_reason: str | None) -> dict[str, Any]:
     """One chat ``choice.message`` as an output message."""
     parts: list[dict[str, Any]] = []

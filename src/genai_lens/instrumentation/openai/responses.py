@@ -12,8 +12,9 @@ from typing import Any
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 from opentelemetry.semconv._incubating.attributes import openai_attributes
 
-from genai_lens.instrumentation._genai import CallHooks, Invocation, StreamAccumulator, content
+from genai_lens.instrumentation._genai import Invocation, StreamAccumulator, content
 from genai_lens.instrumentation.openai.common import (
+    OpenAIHooks,
     add_response_common,
     add_sampling_params,
     detail,
@@ -83,7 +84,7 @@ def apply_response(invocation: Invocation, response: Any) -> None:
         invocation.output_messages = [content.output_message(parts, content_finish_reason(reason))]
 
 
-class ResponsesHooks(CallHooks):
+class ResponsesHooks(OpenAIHooks):
     """Hooks for ``Responses.create`` / ``Responses.parse`` (sync and async)."""
 
     def __init__(self, stream_types: tuple[type, ...]) -> None:
