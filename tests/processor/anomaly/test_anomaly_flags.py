@@ -144,3 +144,40 @@ def test_categorical_flags_need_no_history_and_are_counted():
     assert result == [["truncated"], ["truncated"], ["empty_completion"]]
     assert context.stats.get("genai_lens_anomalies_total", flag="truncated") == 2
     assert context.stats.get("genai_lens_anomalies_total", flag="empty_completion") == 1
+
+
+# Raw output texts that look like the one-text-part shape the stage checks without parsing, but where a
+# later duplicate key, an escaped quote or a blank start decides the answer: the shortcut must agree with
+# the parser on every one.
+_TRICKY_OUTPUTS = [
+    ('[{"role":"assistant","parts":[{"type":"text","content":"Paris."}],"finish_reason":"stop"}]', False),
+    (json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": "Paris."}]}]), False),
+    ('[{"role":"assistant","parts":[{"type":"text","content":"Paris."}],"parts":[]}]', True),
+    ('[{"role":"assistant","parts":[{"type":"text","content":"Paris.","type":"reasoning"}]}]', True),
+    ('[{"role":"assistant","parts":[{"type":"text","content":"Paris.","content":"  "}]}]', True),
+    ('[{"role":"assistant","parts":[{"type":"text","content":"say \\"hi\\" \\\\"}]}]', False),
+    ('[{"role":"assistant","parts":[{"type":"text","content":" \\n "}]}]', True),
+    ('[{"role":"assistant","parts":[{"type":"text","content":"\\u0020"}]}]', True),
+    ('[{"role":"assistant","parts":[{"type":"text","content":"\u3000"}]}]', True),
+    ('[{"role":"assistant","parts":[{"type":"text","content":"Paris."}]', False),  # not JSON: not flagged
+]
+
+
+@pytest.mark.parametrize(("raw", "empty"), _TRICKY_OUTPUTS, ids=range(len(_TRICKY_OUTPUTS)))
+def test_unparsed_shortcut_agrees_with_the_parser(raw, empty):
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    if parsed is not None:  # the expectation above is what the schema rule says of the parsed value
+        has_text = any(
+            p.get("type") not in ("text", "reasoning") or (p.get("type") == "text" and p["content"].strip())
+            for m in parsed
+            for p in m["parts"]
+        )
+        assert empty == (not has_text)
+    body = response("openai/chat_gpt5nano_reasoning_tokens.yaml", 0)
+    nano = Workload("checkout", "openai", body["model"])
+    tokens = body["usage"]["completion_tokens"]
+    captured = call(nano, output_tokens=tokens, extra={"gen_ai.output.messages": raw})
+    assert flagged(captured) == [["empty_completion"] if empty else []]

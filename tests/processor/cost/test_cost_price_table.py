@@ -108,3 +108,31 @@ def test_time_of_day_prices_are_not_cached_per_day():
         str(table.lookup("deepseek", "deepseek-chat", day.replace(hour=h))[1].model_price) for h in range(24)
     }
     assert len(plans) == 2  # peak and off-peak
+
+
+def test_lookup_by_span_start_matches_lookup_by_datetime():
+    """The per-span path (day number from the start nanoseconds, no datetime) picks the same plan as
+    :meth:`PriceTable.lookup`, including time-of-day prices and starts a hair either side of midnight."""
+    rng = random.Random(11)
+    midnight = int(datetime(2026, 11, 20, tzinfo=timezone.utc).timestamp()) * 10**9
+    starts = [midnight + delta for delta in (-1, 0, 1, -(10**6), 10**6, -(10**9), 10**9)]
+    starts += [
+        midnight + rng.randint(-30 * 86400, 30 * 86400) * 10**9 + rng.randint(0, 10**9) for _ in range(40)
+    ]
+    calls = [
+        ("openai", "gpt-4o-mini", None),
+        ("openai", "GPT-4o", "priority"),
+        ("deepseek", "deepseek-chat", None),
+        ("anthropic", "claude-3-5-haiku-20241022", None),
+        ("ollama", "llama3", None),
+    ]
+    by_start, by_datetime = PriceTable(), PriceTable()
+    for start in starts:
+        when = datetime.fromtimestamp(start / 1e9, tz=timezone.utc)
+        for provider, model, tier in calls:
+            ours = by_start.lookup_unix_nano(provider, model, start, tier)
+            theirs = by_datetime.lookup(provider, model, when, tier)
+            assert (ours is None) == (theirs is None), (provider, model, start)
+            if ours is not None and theirs is not None:
+                assert ours[0].model_id == theirs[0].model_id
+                assert ours[1].model_price == theirs[1].model_price, (provider, model, when)

@@ -19,6 +19,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ga
 
 from genai_lens.processor.normalize import NormalizeStage
+from genai_lens.processor.normalize.mapping import SpanEdit, table_sources
 from genai_lens.processor.pipeline import Pipeline
 from genai_lens.processor.stage import StageConfigError, StageContext
 from genai_lens.semconv import GENAI_LENS_NORMALIZE_SOURCE_DIALECT, GenaiLensNormalizeSourceDialectValues
@@ -209,3 +210,25 @@ def test_dropping_originals_never_drops_a_value_that_did_not_map() -> None:
     assert values["llm.request.type"] == "rerank"  # no OTel operation for it: kept
     assert values[ga.GEN_AI_PROVIDER_NAME] == "cohere"
     assert ga.GEN_AI_SYSTEM not in values
+
+
+def test_rename_tables_skip_absent_sources_only_when_no_pair_feeds_another() -> None:
+    """``SpanEdit.apply`` skips pairs by one key-set intersection, which is only right when no pair's
+    target is another pair's source; a chained table is run pair by pair, so the chain still completes."""
+    chained = (("vendor.model", "vendor.model_id"), ("vendor.model_id", ga.GEN_AI_REQUEST_MODEL))
+    flat = (("vendor.model", ga.GEN_AI_REQUEST_MODEL), ("vendor.tokens", ga.GEN_AI_USAGE_INPUT_TOKENS))
+    assert table_sources(chained) is None
+    assert table_sources(flat) == frozenset({"vendor.model", "vendor.tokens"})
+
+    (view,) = views(flat_request("call", {"vendor.model": "gpt-4o"}))
+    edit = SpanEdit(view)
+    edit.apply(chained)
+    assert view.get("vendor.model_id") == "gpt-4o" and view.get(ga.GEN_AI_REQUEST_MODEL) == "gpt-4o"
+    assert edit.consumed == ["vendor.model", "vendor.model_id"]
+
+    (view,) = views(flat_request("call", {"vendor.tokens": "12", ga.GEN_AI_REQUEST_MODEL: "mine"}))
+    edit = SpanEdit(view)
+    edit.apply(flat)
+    assert view.get(ga.GEN_AI_USAGE_INPUT_TOKENS) == 12  # converted by the target's converter
+    assert view.get(ga.GEN_AI_REQUEST_MODEL) == "mine"  # the span's own value wins
+    assert edit.consumed == ["vendor.tokens"]

@@ -45,6 +45,21 @@ class RobustBaseline:
             return None
         return (value - self.center) / max(math.sqrt(self.variance), MIN_LOG_SCALE)
 
+    def score_and_add(self, value: float, alpha: float, min_samples: int) -> float | None:
+        """:meth:`z_score` of ``value``, then :meth:`add` it, with the scale computed once (hot path)."""
+        if self.warmup is not None:
+            self.add(value, alpha, min_samples)
+            return None  # no score while warming up
+        scale = max(math.sqrt(self.variance), MIN_LOG_SCALE)
+        residual = value - self.center
+        z = residual / scale if self.count >= min_samples else None
+        self.count += 1
+        limit = CLIP * scale
+        clipped = min(max(residual, -limit), limit)
+        self.center += alpha * clipped
+        self.variance = (1.0 - alpha) * self.variance + alpha * clipped * clipped
+        return z
+
     def add(self, value: float, alpha: float, min_samples: int) -> None:
         self.count += 1
         if self.warmup is not None:

@@ -8,6 +8,7 @@ since only some instrumentations normalise them (OpenAI ``length``, Anthropic ``
 from __future__ import annotations
 
 import json
+import re
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_OPERATION_NAME,
@@ -54,11 +55,19 @@ def categorical_flags(span: SpanView, output_tokens: int | None) -> list[str]:
 
 
 def _finish_reasons(span: SpanView) -> set[str]:
-    value = span.get(GEN_AI_RESPONSE_FINISH_REASONS)
-    if isinstance(value, str):
-        return {value.lower()}
-    if isinstance(value, list):
-        return {v.lower() for v in value if isinstance(v, str)}
+    """The string values of ``gen_ai.response.finish_reasons`` (a string or an array), lower-cased.
+
+    Read from the raw ``AnyValue``: converting the array to a Python list first costs twice as much.
+    """
+    value = span.get_any(GEN_AI_RESPONSE_FINISH_REASONS)
+    if value is None:
+        return set()
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        # a non-string item reads as "", which is in neither reason set, so it needs no type check
+        return {item.string_value.lower() for item in value.array_value.values}
+    if kind == "string_value":
+        return {value.string_value.lower()}
     return set()
 
 
@@ -68,12 +77,23 @@ def _filtered_error(span: SpanView, error_type: object) -> bool:
     return any(mark in text for mark in _CONTENT_FILTER_MARKS for text in texts)
 
 
+# One assistant message holding one text part, as our instrumentation and the normalizer write it
+# (compact) and as ``json.dumps`` does by default (spaced).
+_TEXT_OUTPUT_HEADS = (
+    '[{"role":"assistant","parts":[{"type":"text","content":"',
+    '[{"role": "assistant", "parts": [{"type": "text", "content": "',
+)
+_TEXT_OUTPUT_TAIL = re.compile(r'\s*\}\s*\]\s*(?:,\s*"finish_reason"\s*:\s*"[^"\\]*"\s*)?\}\s*\]\s*\Z')
+
+
 def _output_messages_empty(span: SpanView) -> bool:
     """True when content capture is on and the output holds no text, tool call or other part."""
     value = span.get(GEN_AI_OUTPUT_MESSAGES)
     if value is None:
         return False
     if isinstance(value, str):
+        if _single_nonblank_text(value):
+            return False
         try:
             value = json.loads(value)
         except ValueError:
@@ -81,6 +101,33 @@ def _output_messages_empty(span: SpanView) -> bool:
     if not isinstance(value, list):
         return False
     return not any(_message_has_output(message) for message in value)
+
+
+def _single_nonblank_text(value: str) -> bool:
+    """Whether ``value`` is, without parsing it, one message with one non-blank text part (the usual
+    output). A false answer means "parse it"; a text that looks right but is not valid JSON counts as
+    not empty either way, so the shortcut never changes the result.
+    """
+    for head in _TEXT_OUTPUT_HEADS:
+        if value.startswith(head):
+            start = len(head)
+            break
+    else:
+        return False
+    if start >= len(value) or value[start] in '"\\' or value[start].isspace():
+        return False  # empty, blank-leading or escape-leading content: let the parser decide
+    end = start
+    while True:  # the content string ends at the first quote not escaped by an odd run of backslashes
+        end = value.find('"', end)
+        if end < 0:
+            return False
+        slashes = 0
+        while value[end - 1 - slashes] == "\\":
+            slashes += 1
+        if not slashes % 2:
+            break
+        end += 1
+    return _TEXT_OUTPUT_TAIL.match(value, end + 1) is not None
 
 
 def _message_has_output(message: object) -> bool:

@@ -124,57 +124,75 @@ class AnomalyStage(Stage):
         return self._store
 
     def process_batch(self, spans: Sequence[SpanView]) -> None:
-        for span in spans:
-            self.process_span(span)
+        services: dict[int, str] = {}
+        counts: dict[str, int] = {}
+        with self._lock:  # once per batch: the baselines are only shared with the snapshot writer
+            for span in spans:
+                if GEN_AI_OPERATION_NAME in span or GEN_AI_PROVIDER_NAME in span:  # is_genai_span
+                    self._process(span, services, counts)
+        self._count(counts)
         if self._state_path is not None and time.monotonic() - self._last_snapshot >= self._interval:
             self.snapshot()
 
     def process_span(self, span: SpanView) -> None:
         if not is_genai_span(span):
             return
+        counts: dict[str, int] = {}
+        with self._lock:
+            self._process(span, {}, counts)
+        self._count(counts)
+
+    def _process(self, span: SpanView, services: dict[int, str], counts: dict[str, int]) -> None:
+        """Flag and score one GenAI span; the caller holds the lock and counts the flags."""
         usage = read_usage(span)
         flags = categorical_flags(span, usage.output_tokens)
         measured: list[tuple[_Metric, float]] = []
-        if span.duration_s > 0:  # 0 means the span carried no usable end time
-            measured.append((LATENCY, LATENCY.log_value(span.duration_s)))
-        ttft = span.get(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
-        if _non_negative(ttft):
-            measured.append((TTFT, TTFT.log_value(float(ttft))))  # type: ignore[arg-type]
+        duration = span.duration_s
+        if duration > 0:  # 0 means the span carried no usable end time
+            measured.append((LATENCY, LATENCY.log_value(duration)))
+        if GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span:
+            ttft = span.get(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+            if _non_negative(ttft):
+                measured.append((TTFT, TTFT.log_value(float(ttft))))  # type: ignore[arg-type]
         if usage.input_tokens is not None:
             measured.append((INPUT_TOKENS, INPUT_TOKENS.log_value(usage.input_tokens)))
         if usage.output_tokens is not None:
             measured.append((OUTPUT_TOKENS, OUTPUT_TOKENS.log_value(usage.output_tokens)))
-        cost = span.get(GEN_AI_USAGE_COST)
-        if _non_negative(cost):
-            measured.append((COST, COST.log_value(float(cost))))  # type: ignore[arg-type]
+        if GEN_AI_USAGE_COST in span:
+            cost = span.get(GEN_AI_USAGE_COST)
+            if _non_negative(cost):
+                measured.append((COST, COST.log_value(float(cost))))  # type: ignore[arg-type]
         score = 0.0
         if not _NOT_BASELINED.intersection(flags):
-            score = self._score_and_learn(_key(span), measured, flags)
+            score = self._score_and_learn(_key(span, services), measured, flags)
         if flags:
             span.set(GENAI_LENS_ANOMALY_FLAGS, flags)
             for flag in flags:
-                self._stats.add(ANOMALY_METRIC, 1.0, flag=flag)
+                counts[flag] = counts.get(flag, 0) + 1
         span.set(GENAI_LENS_ANOMALY_SCORE, score)
+
+    def _count(self, counts: dict[str, int]) -> None:
+        for flag, count in counts.items():
+            self._stats.add(ANOMALY_METRIC, float(count), flag=flag)
 
     def _score_and_learn(
         self, key: BaselineKey, measured: list[tuple[_Metric, float]], flags: list[str]
     ) -> float:
         """Score each value against its baseline, then add it; returns the largest outlier z (0 if none)."""
         score = 0.0
-        with self._lock:
-            baselines = self._store.baselines(key)
-            for metric, value in measured:
-                baseline = baselines.get(metric.name)
-                if baseline is None:
-                    baseline = baselines[metric.name] = RobustBaseline()
-                z = baseline.z_score(value, self._min_samples)
-                if z is not None:
-                    distance = abs(z) if metric.two_sided else z
-                    if distance > self._threshold:
-                        flags.append(metric.flag)
-                        score = max(score, distance)
-                baseline.add(value, self._alpha, self._min_samples)
-            self._dirty = True
+        threshold = self._threshold
+        baselines = self._store.baselines(key)
+        for metric, value in measured:
+            baseline = baselines.get(metric.name)
+            if baseline is None:
+                baseline = baselines[metric.name] = RobustBaseline()
+            z = baseline.score_and_add(value, self._alpha, self._min_samples)
+            if z is not None:
+                distance = abs(z) if metric.two_sided else z
+                if distance > threshold:
+                    flags.append(metric.flag)
+                    score = max(score, distance)
+        self._dirty = True
         return score
 
     def snapshot(self) -> None:
@@ -197,9 +215,14 @@ class AnomalyStage(Stage):
         self.snapshot()
 
 
-def _key(span: SpanView) -> BaselineKey:
+def _key(span: SpanView, services: dict[int, str]) -> BaselineKey:
+    """The span's baseline key; ``service.name`` is read once per resource of the batch (``services``)."""
+    resource_id = id(span.resource)  # the views of one batch hold their resources, so ids stay unique
+    service = services.get(resource_id)
+    if service is None:
+        service = services[resource_id] = _text(span.resource_get(SERVICE_NAME))
     return (
-        _text(span.resource_get(SERVICE_NAME)),
+        service,
         _text(span.get(GEN_AI_PROVIDER_NAME)),
         _text(span.get(GEN_AI_REQUEST_MODEL)),
         _text(span.get(GEN_AI_RESPONSE_MODEL)),

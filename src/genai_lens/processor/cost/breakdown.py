@@ -10,8 +10,8 @@ A test checks both paths agree on every bundled price set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from genai_prices import Usage
 from genai_prices.types import ModelPrice, TieredPrices, calc_unit_price
@@ -51,8 +51,7 @@ _NEVER_COUNTED_KEYS = frozenset(
 Price = Decimal | TieredPrices | None
 
 
-@dataclass(frozen=True, slots=True)
-class CostBreakdown:
+class CostBreakdown(NamedTuple):
     """USD amounts of one call; ``total`` may exceed the sum of parts by a per-request fee."""
 
     total: Decimal
@@ -131,4 +130,6 @@ def _part(price: Price, tokens: int, total_input: int) -> Decimal:
     # Without its own price a cache count is billed inside the input price, so its own part is 0.
     if price is None or not tokens:
         return _ZERO
+    if type(price) is Decimal and type(tokens) is int:
+        return price * tokens / _PER_MILLION  # what calc_unit_price computes for a flat price
     return calc_unit_price(price, tokens, total_input, _PER_MILLION)

@@ -10,7 +10,7 @@ unbounded and never remembers misses; ours is an LRU keyed by (provider, model) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 import genai_prices
@@ -54,6 +54,8 @@ PROVIDER_IDS: dict[str, str | None] = {
     "hugging_face": None,
 }
 
+_EPOCH_DATE = date(1970, 1, 1)
+
 # Values of the ``service_tier`` price context genai-prices knows; "default"/"auto" mean standard prices.
 SERVICE_TIERS = frozenset({"priority", "flex", "fast"})
 
@@ -80,6 +82,8 @@ class PriceTable:
         self._providers: list[Provider] = list(_BUNDLED_PROVIDERS)
         self._find_model = lru_cache(maxsize=cache_size)(self._find_model_uncached)
         self._find_on_day = lru_cache(maxsize=cache_size)(self._find_on_day_uncached)
+        self._by_day: dict[tuple[str | None, str, int, str | None], PricedModel | None] = {}
+        self._by_day_size = cache_size
 
     def lookup(
         self, provider_name: str | None, model: str, when: datetime, service_tier: str | None = None
@@ -90,6 +94,36 @@ class PriceTable:
         if found is None:
             return None
         return found, found.plan_at(when, tier)
+
+    def lookup_unix_nano(
+        self, provider_name: str | None, model: str, start_unix_nano: int, service_tier: str | None = None
+    ) -> tuple[PricedModel, PricePlan] | None:
+        """:meth:`lookup` for a span's start time, without building a ``datetime`` per span.
+
+        Most prices depend on the UTC day only, so the day number alone picks the plan from a small
+        front cache; a time needing the exact instant (time-of-day prices, or a start so close to
+        midnight that the day depends on rounding) goes through :meth:`lookup`.
+        """
+        seconds = start_unix_nano / 1e9
+        day, into_day = divmod(seconds, 86400.0)
+        if into_day < 0.001 or into_day > 86399.999:
+            when = datetime.fromtimestamp(seconds, tz=timezone.utc)
+            return self.lookup(provider_name, model, when, service_tier)
+        tier = service_tier if service_tier in SERVICE_TIERS else None
+        key = (provider_name, model, int(day), tier)
+        try:
+            found = self._by_day[key]
+        except KeyError:
+            on_day = _EPOCH_DATE + timedelta(days=int(day))
+            found = self._find_on_day(provider_name, model.lower(), on_day, tier)
+            if len(self._by_day) >= self._by_day_size:
+                self._by_day.clear()
+            self._by_day[key] = found
+        if found is None:
+            return None
+        if found.fixed_plan is not None:
+            return found, found.fixed_plan
+        return found, found.plan_at(datetime.fromtimestamp(seconds, tz=timezone.utc), tier)
 
     def cache_info(self) -> tuple[int, int]:
         """(hits, misses) of the day-level cache, for tests and diagnostics."""

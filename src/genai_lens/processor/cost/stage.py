@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_OPERATION_NAME,
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_MODEL,
@@ -24,7 +27,7 @@ from genai_lens.processor.cost.breakdown import CostBreakdown
 from genai_lens.processor.cost.nesting import SpanKey, span_key, wrapper_duplicates
 from genai_lens.processor.cost.overrides import PriceOverrides
 from genai_lens.processor.cost.price_table import PRICING_VERSION, PriceTable
-from genai_lens.processor.cost.usage import TokenUsage, is_genai_span, is_model_call, read_usage
+from genai_lens.processor.cost.usage import MODEL_CALL_OPERATIONS, TokenUsage, read_usage
 from genai_lens.processor.span_view import SpanView
 from genai_lens.processor.stage import Stage, StageConfigError, StageContext, reject_unknown_keys
 from genai_lens.semconv import (
@@ -103,76 +106,99 @@ class CostStage(Stage):
         return self._table
 
     def process_batch(self, spans: Sequence[SpanView]) -> None:
-        calls: list[tuple[SpanKey, SpanView, TokenUsage]] = []
+        calls: list[tuple[SpanView, TokenUsage]] = []
         for span in spans:
-            if not is_genai_span(span) or not is_model_call(span):
+            operation = span.get(GEN_AI_OPERATION_NAME)  # is_genai_span and is_model_call, inlined
+            if operation is None:
+                if GEN_AI_PROVIDER_NAME not in span:
+                    continue
+            elif operation not in MODEL_CALL_OPERATIONS:
                 continue
             usage = read_usage(span)
             if usage.has_tokens:
-                calls.append((span_key(span), span, usage))
+                calls.append((span, usage))
         if not calls:
             return
-        identities: dict[SpanKey, tuple[int, int, int, int]] = {}
-        for key, _, usage in calls:
-            identities.setdefault(key, usage.identity())
-        wrappers = wrapper_duplicates(spans, identities)
-        for key, span, usage in calls:
-            if key not in wrappers:
-                self._price(span, usage)
+        wrappers = _wrappers(spans, calls) if len(calls) > 1 else set()
+        costs: dict[tuple[str, str], float] = {}
+        unpriced: dict[str, int] = {}
+        for span, usage in calls:
+            if not wrappers or span_key(span) not in wrappers:
+                self._price(span, usage, costs, unpriced)
+        for (provider, model), total in costs.items():
+            self._stats.add(COST_METRIC, total, provider=provider, model=model)
+        for reason, count in unpriced.items():
+            self._stats.add(UNPRICED_METRIC, float(count), reason=reason)
 
     def process_span(self, span: SpanView) -> None:
         self.process_batch([span])
 
-    def _price(self, span: SpanView, usage: TokenUsage) -> None:
+    def _price(
+        self, span: SpanView, usage: TokenUsage, costs: dict[tuple[str, str], float], unpriced: dict[str, int]
+    ) -> None:
+        """Price one call; its cost is added to ``costs`` (or its reason to ``unpriced``) for the batch."""
         provider = _text(span.get(GEN_AI_PROVIDER_NAME))
-        models = [
-            m for m in (_text(span.get(GEN_AI_RESPONSE_MODEL)), _text(span.get(GEN_AI_REQUEST_MODEL))) if m
-        ]
+        response_model = _text(span.get(GEN_AI_RESPONSE_MODEL))
+        request_model = _text(span.get(GEN_AI_REQUEST_MODEL))
+        models = [m for m in (response_model, request_model) if m]
         label_model = models[0] if models else ""
         existing = span.get(GEN_AI_USAGE_COST)
         if _positive_number(existing):
-            span.set(GENAI_LENS_COST_SOURCE, GenaiLensCostSourceValues.SPAN.value)
-            self._stats.add(COST_METRIC, float(existing), provider=provider or "", model=label_model)  # type: ignore[arg-type]
+            span.set(GENAI_LENS_COST_SOURCE, _SOURCE_SPAN)
+            label = (provider or "", label_model)
+            costs[label] = costs.get(label, 0.0) + float(existing)  # type: ignore[arg-type]
             return
         if not models:
             return
-        when = _start_time(span)
         tier = _text(span.get(OPENAI_RESPONSE_SERVICE_TIER))
-        priced = self._priced(provider, models, when, tier, usage)
+        priced = self._priced(provider, models, span.span.start_time_unix_nano, tier, usage)
         if isinstance(priced, str):
             # No price: never leave a cost behind (OpenLIT's 0 means "unknown", not "free").
             span.delete_many(_COST_KEYS)
             if priced == _MODEL_UNKNOWN:
                 span.set(GENAI_LENS_COST_MODEL_UNKNOWN, True)
-            self._stats.add(UNPRICED_METRIC, 1.0, reason=priced)
+            unpriced[priced] = unpriced.get(priced, 0) + 1
             return
         breakdown, source, version, model = priced
-        span.delete(GENAI_LENS_COST_MODEL_UNKNOWN)
-        span.set(GEN_AI_USAGE_COST, float(breakdown.total))
-        span.set(GENAI_LENS_COST_INPUT, float(breakdown.input))
-        span.set(GENAI_LENS_COST_OUTPUT, float(breakdown.output))
-        span.set(GENAI_LENS_COST_CACHE_READ, float(breakdown.cache_read))
-        span.set(GENAI_LENS_COST_CACHE_CREATION, float(breakdown.cache_creation))
+        total = _usd(breakdown.total)
+        if GENAI_LENS_COST_MODEL_UNKNOWN in span:
+            span.delete(GENAI_LENS_COST_MODEL_UNKNOWN)
+        span.set(GEN_AI_USAGE_COST, total)
+        span.set(GENAI_LENS_COST_INPUT, _usd(breakdown.input))
+        span.set(GENAI_LENS_COST_OUTPUT, _usd(breakdown.output))
+        span.set(GENAI_LENS_COST_CACHE_READ, _usd(breakdown.cache_read))
+        span.set(GENAI_LENS_COST_CACHE_CREATION, _usd(breakdown.cache_creation))
         span.set(GENAI_LENS_COST_SOURCE, source)
         span.set(GENAI_LENS_COST_PRICING_VERSION, version)
-        self._stats.add(COST_METRIC, float(breakdown.total), provider=provider or "", model=model)
+        label = (provider or "", model)
+        costs[label] = costs.get(label, 0.0) + total
 
     def _priced(
-        self, provider: str | None, models: list[str], when: datetime, tier: str | None, usage: TokenUsage
+        self,
+        provider: str | None,
+        models: list[str],
+        start_unix_nano: int,
+        tier: str | None,
+        usage: TokenUsage,
     ) -> tuple[CostBreakdown, str, str, str] | str:
         """The cost, its source, price-table version and the model priced; or why there is none."""
+        # A datetime only where one is needed: overrides, or a span without a start time ("now").
+        when = _start_time(start_unix_nano) if self._overrides is not None or start_unix_nano <= 0 else None
         try:
             if self._overrides is not None:
                 for model in models:
                     entry = self._overrides.find(provider, model, when)
                     if entry is not None:
                         cost = entry.plan.price(usage)
-                        return cost, GenaiLensCostSourceValues.OVERRIDES.value, self._overrides.version, model
+                        return cost, _SOURCE_OVERRIDES, self._overrides.version, model
             for model in models:
-                found = self._table.lookup(provider, model, when, tier)
+                if when is None:
+                    found = self._table.lookup_unix_nano(provider, model, start_unix_nano, tier)
+                else:
+                    found = self._table.lookup(provider, model, when, tier)
                 if found is not None:
                     cost = found[1].price(usage)
-                    return cost, GenaiLensCostSourceValues.GENAI_PRICES.value, PRICING_VERSION, model
+                    return cost, _SOURCE_GENAI_PRICES, PRICING_VERSION, model
         except ValueError as exc:
             # Contradictory counts (cache larger than input): any cost would be wrong, so set none.
             logger.warning("cost: cannot price a %s/%s call: %s", provider, models[0], exc)
@@ -180,8 +206,30 @@ class CostStage(Stage):
         return _MODEL_UNKNOWN
 
 
+def _wrappers(spans: Sequence[SpanView], calls: list[tuple[SpanView, TokenUsage]]) -> set[SpanKey]:
+    """Keys of the calls that only wrap another call of the batch (see :mod:`.nesting`).
+
+    A wrapper and the call it wraps share trace id and usage, so only calls with such a twin are
+    handed to the ancestor walk; in the usual batch there is none and the walk is skipped.
+    """
+    identities: dict[SpanKey, tuple[int, int, int, int]] = {}
+    for span, usage in calls:
+        identities.setdefault(span_key(span), usage.identity())
+    twins = Counter((key[0], identity) for key, identity in identities.items())
+    suspects = {key: identity for key, identity in identities.items() if twins[(key[0], identity)] > 1}
+    return wrapper_duplicates(spans, suspects) if suspects else set()
+
+
+_SOURCE_SPAN = GenaiLensCostSourceValues.SPAN.value
+_SOURCE_OVERRIDES = GenaiLensCostSourceValues.OVERRIDES.value
+_SOURCE_GENAI_PRICES = GenaiLensCostSourceValues.GENAI_PRICES.value
 _MODEL_UNKNOWN = "model_unknown"
 _INVALID_USAGE = "invalid_usage"
+
+
+def _usd(amount: Decimal) -> float:
+    # ``float(Decimal)`` goes through a string; most calls have no cache parts, whose amount is 0
+    return 0.0 if not amount and not amount.is_signed() else float(amount)
 
 
 def _text(value: object) -> str | None:
@@ -194,9 +242,8 @@ def _positive_number(value: object) -> bool:
     )
 
 
-def _start_time(span: SpanView) -> datetime:
+def _start_time(start_unix_nano: int) -> datetime:
     """When the call was made (dated prices); spans without a start time are priced as of now."""
-    nanos = span.span.start_time_unix_nano
-    if nanos <= 0:
+    if start_unix_nano <= 0:
         return datetime.now(timezone.utc)
-    return datetime.fromtimestamp(nanos / 1e9, tz=timezone.utc)
+    return datetime.fromtimestamp(start_unix_nano / 1e9, tz=timezone.utc)

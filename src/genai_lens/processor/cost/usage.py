@@ -8,7 +8,7 @@ cache and reasoning counts are subsets of input and output, never added to them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_OPERATION_NAME,
@@ -50,6 +50,8 @@ def is_model_call(span: SpanView) -> bool:
 
 def as_count(value: AttributeValue) -> int | None:
     """A token count from an attribute value: non-negative finite int/float, else ``None``."""
+    if type(value) is int:  # the usual case first (``bool`` is a subclass, so not ``isinstance``)
+        return value if value >= 0 else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -59,9 +61,12 @@ def as_count(value: AttributeValue) -> int | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
-    """The token counts of one call; ``None`` means the span did not report that count."""
+class TokenUsage(NamedTuple):
+    """The token counts of one call; ``None`` means the span did not report that count.
+
+    A named tuple rather than a frozen dataclass: it is built for every GenAI span by two stages, and
+    a tuple is built in a quarter of the time.
+    """
 
     input_tokens: int | None
     output_tokens: int | None
@@ -93,10 +98,15 @@ class TokenUsage:
 
 
 def read_usage(span: SpanView) -> TokenUsage:
+    """The span's counts; absent cache and reasoning counts (the usual case) cost a key check each."""
     return TokenUsage(
-        input_tokens=as_count(span.get(GEN_AI_USAGE_INPUT_TOKENS)),
-        output_tokens=as_count(span.get(GEN_AI_USAGE_OUTPUT_TOKENS)),
-        cache_read_tokens=as_count(span.get(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)) or 0,
-        cache_creation_tokens=as_count(span.get(GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)) or 0,
-        reasoning_tokens=as_count(span.get(GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)) or 0,
+        as_count(span.get(GEN_AI_USAGE_INPUT_TOKENS)),
+        as_count(span.get(GEN_AI_USAGE_OUTPUT_TOKENS)),
+        _optional_count(span, GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+        _optional_count(span, GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+        _optional_count(span, GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
     )
+
+
+def _optional_count(span: SpanView, key: str) -> int:
+    return (as_count(span.get(key)) or 0) if key in span else 0

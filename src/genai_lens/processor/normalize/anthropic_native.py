@@ -25,7 +25,7 @@ def add_finish_reason(edit: m.SpanEdit) -> None:
     """The output-message schema requires ``finish_reason``; the SDK leaves it out."""
     view = edit.view
     raw = view.get(ga.GEN_AI_OUTPUT_MESSAGES)
-    reasons = m.span_finish_reasons(view)
+    reasons = edit.finish_reasons()
     if not isinstance(raw, str) or not isinstance(reasons, list) or not reasons:
         return
     messages = m.parse_json(raw)
@@ -37,7 +37,7 @@ def add_finish_reason(edit: m.SpanEdit) -> None:
             message["finish_reason"] = reasons[0]
             changed = True
     if changed:
-        view.set(ga.GEN_AI_OUTPUT_MESSAGES, m.dump_json(messages))
+        edit.set(ga.GEN_AI_OUTPUT_MESSAGES, m.dump_json(messages))
 
 
 def normalize(edit: m.SpanEdit) -> None:

@@ -1,8 +1,8 @@
-"""Which instrumentation wrote a span, from a handful of marker keys (dictionary look-ups, no scan).
+"""Which instrumentation wrote a span, from a handful of marker keys (one set intersection, no value read).
 
-Runs on every span, so the common case (not a GenAI span) costs a few ``in`` checks on the span's key
-index and nothing else. The order matters: several dialects share ``gen_ai.*`` names and differ only in
-the extra keys they add, so the most specific markers are checked first.
+Runs on every span, so the common case (not a GenAI span) costs one intersection of the span's keys with
+the marker set and nothing else. The order matters: several dialects share ``gen_ai.*`` names and differ
+only in the extra keys they add, so the most specific markers are checked first.
 """
 
 from __future__ import annotations
@@ -60,54 +60,67 @@ _OTEL_LEGACY_KEYS = (
 )
 
 
+_GEN_AI_IDENTITY_KEYS = frozenset(
+    {ga.GEN_AI_PROVIDER_NAME, ga.GEN_AI_SYSTEM, ga.GEN_AI_OPERATION_NAME, ga.GEN_AI_REQUEST_MODEL}
+)
+_MARKERS = frozenset(
+    {
+        GENAI_LENS_NORMALIZE_SOURCE_DIALECT,
+        *_GEN_AI_IDENTITY_KEYS,
+        _OI_KIND,
+        _VERCEL_OPERATION,
+        _VERCEL_MODEL,
+        _OPENLIT_SDK_KEY,
+        *_OLL_LEGACY_KEYS,
+        *_OLL_NEW_KEYS,
+        *_GENAI_OTEL_KEYS,
+        *_OPENLIT_KEYS,
+        *_OTEL_LEGACY_KEYS,
+    }
+)
+"""Every key the decision below looks at: one set intersection with the span's keys answers them all."""
+
+
 def detect(view: SpanView) -> str | None:
     """The dialect of ``view``; ``None`` for a span that is not a GenAI call or is already normalized."""
-    if GENAI_LENS_NORMALIZE_SOURCE_DIALECT in view:
+    present = _MARKERS.intersection(view.keys())
+    if not present:
+        return None  # the common case: an HTTP, database or messaging span
+    if GENAI_LENS_NORMALIZE_SOURCE_DIALECT in present:
         return None  # idempotence: a span is normalized once
-    has_provider = ga.GEN_AI_PROVIDER_NAME in view
-    has_system = ga.GEN_AI_SYSTEM in view
-    if not (
-        has_provider or has_system or ga.GEN_AI_OPERATION_NAME in view or ga.GEN_AI_REQUEST_MODEL in view
-    ):
-        if _OI_KIND in view:
+    if present.isdisjoint(_GEN_AI_IDENTITY_KEYS):
+        if _OI_KIND in present:
             return OPENINFERENCE
-        if _VERCEL_OPERATION in view or _VERCEL_MODEL in view:
+        if _VERCEL_OPERATION in present or _VERCEL_MODEL in present:
             return VERCEL_AI
-        if _OLL_REQUEST_TYPE in view:
+        if _OLL_REQUEST_TYPE in present:
             return OPENLLMETRY_LEGACY
         return None
-    return _detect_gen_ai_family(view, has_provider, has_system)
+    return _detect_gen_ai_family(view, present)
 
 
-def _detect_gen_ai_family(view: SpanView, has_provider: bool, has_system: bool) -> str:
+def _detect_gen_ai_family(view: SpanView, present: frozenset[str] | set[str]) -> str:
     """Tell apart the instrumentations that all write some ``gen_ai.*`` keys."""
-    if _OI_KIND in view:
+    if _OI_KIND in present:
         return OPENINFERENCE  # OI with OPENINFERENCE_ENABLE_GENAI_SEMCONV dual-emits gen_ai.*
-    if _VERCEL_OPERATION in view:
+    if _VERCEL_OPERATION in present:
         return VERCEL_AI  # AI SDK provider spans carry gen_ai.system too
     scope = view.scope.name
     if scope == ANTHROPIC_SCOPE:
         return ANTHROPIC_NATIVE
-    sdk = view.get_any(_OPENLIT_SDK_KEY)
     if (
         scope.startswith(OPENLIT_SCOPE_PREFIX)
-        or (sdk is not None and sdk.string_value == "openlit")
-        or _has_any(view, _OPENLIT_KEYS)
+        or (_OPENLIT_SDK_KEY in present and view.get(_OPENLIT_SDK_KEY) == "openlit")
+        or not present.isdisjoint(_OPENLIT_KEYS)
     ):
         return OPENLIT
-    if (has_provider and has_system) or _has_any(view, _GENAI_OTEL_KEYS):
+    has_system = ga.GEN_AI_SYSTEM in present
+    if (has_system and ga.GEN_AI_PROVIDER_NAME in present) or not present.isdisjoint(_GENAI_OTEL_KEYS):
         return GENAI_OTEL
-    if _has_any(view, _OLL_LEGACY_KEYS):
+    if not present.isdisjoint(_OLL_LEGACY_KEYS):
         return OPENLLMETRY_LEGACY
-    if _has_any(view, _OLL_NEW_KEYS):
+    if not present.isdisjoint(_OLL_NEW_KEYS):
         return OPENLLMETRY
-    if has_system or _has_any(view, _OTEL_LEGACY_KEYS):
+    if has_system or not present.isdisjoint(_OTEL_LEGACY_KEYS):
         return OTEL_GENAI_LEGACY
     return OTEL_GENAI
-
-
-def _has_any(view: SpanView, keys: tuple[str, ...]) -> bool:
-    for key in keys:
-        if key in view:
-            return True
-    return False

@@ -9,12 +9,12 @@ here once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ga
 
-from genai_lens.processor.span_view import AttributeValue, SpanView
+from genai_lens.processor.span_view import AttributeValue, SpanView, any_to_python
 
 _OP = ga.GenAiOperationNameValues
 _PROVIDER = ga.GenAiProviderNameValues
@@ -38,23 +38,46 @@ Table = Sequence[tuple[str, str]]
 
 
 class SpanEdit:
-    """What one mapper run did to a span: the source keys it consumed (dropped if not keep_original)."""
+    """What one mapper run did to a span: the source keys it consumed (dropped if not keep_original),
+    and the values it wrote (``written``), so the stage's shared pass need not read them back from the
+    protobuf message. Mappers write through :meth:`put`, :meth:`copy` and :meth:`set` only."""
 
-    __slots__ = ("view", "consumed", "notes")
+    __slots__ = ("view", "consumed", "notes", "written")
 
     def __init__(self, view: SpanView) -> None:
         self.view = view
         self.consumed: list[str] = []
         self.notes: list[str] = []  # value fixes worth counting (e.g. a dropped zero cost)
+        self.written: dict[str, AttributeValue] = {}
 
     def consume(self, key: str) -> None:
         self.consumed.append(key)
+
+    def read(self, key: str) -> AttributeValue:
+        """``view.get(key)``, answered from ``written`` for a string or string list this edit wrote (the
+        message holds exactly that value: nothing else writes the span while its edit runs)."""
+        value = self.written.get(key)
+        if type(value) is str or (type(value) is list and all(type(v) is str for v in value)):
+            return list(value) if type(value) is list else value
+        return self.view.get(key)
+
+    def finish_reasons(self) -> list[str] | None:
+        """The span's finish reasons as OTel enum strings, like :func:`span_finish_reasons`."""
+        return normalize_finish_reasons(as_str_list(self.read(ga.GEN_AI_RESPONSE_FINISH_REASONS))) or None
+
+    def set(self, key: str, value: AttributeValue) -> None:
+        """Overwrite an attribute (a value fix), keeping ``written`` in step."""
+        self.view.set(key, value)
+        self.written[key] = value
 
     def put(self, key: str, value: AttributeValue) -> bool:
         """Set a current-name attribute unless the span already has it (the span's own value wins)."""
         if value is None or value == "" or value == []:
             return False
-        return self.view.set_default(key, value)
+        if self.view.set_default(key, value):
+            self.written[key] = value
+            return True
+        return False
 
     def copy(self, source: str, target: str, convert: Any = None) -> bool:
         """Copy ``source`` to ``target`` (converted) when the span has the source and lacks the target.
@@ -72,16 +95,50 @@ class SpanEdit:
         value = view.get(source)
         if convert is not None:
             value = convert(value)
-        done = self.put(target, value)
-        if done and source != target:
-            self.consumed.append(source)
-        return done
+        if value is None or value == "" or value == []:
+            return False  # what ``put`` refuses; the target is known to be absent, so set it directly
+        view.set(target, value)
+        self.written[target] = value
+        self.consumed.append(source)  # source != target here: a key present as both returned above
+        return True
 
     def apply(self, table: Table, converters: Mapping[str, Any] | None = None) -> None:
-        """Run every (source, target) pair of ``table``; ``converters`` coerces values by target key."""
+        """Run every (source, target) pair of ``table``; ``converters`` coerces values by target key.
+
+        A span carries few of a table's sources, so the pairs whose source is absent are skipped with one
+        set intersection instead of a look-up each.
+        """
         conv = CONVERTERS if converters is None else converters
-        for source, target in table:
-            self.copy(source, target, conv.get(target))
+        sources = table_sources(table)
+        if sources is None:
+            for source, target in table:
+                self.copy(source, target, conv.get(target))
+            return
+        present = sources.intersection(self.view.keys())
+        if present:
+            for source, target in table:
+                if source in present:
+                    self.copy(source, target, conv.get(target))
+
+
+_TABLE_SOURCES: dict[int, tuple[Table, frozenset[str] | None]] = {}
+
+
+def table_sources(table: Table) -> frozenset[str] | None:
+    """The source keys of ``table``, or ``None`` when one pair's target is another pair's source.
+
+    With such a chain a pair can only be skipped after the earlier pairs ran, so the caller must look
+    each source up in turn. Tuples (the dialect modules' tables) are remembered by identity.
+    """
+    entry = _TABLE_SOURCES.get(id(table))
+    if entry is not None and entry[0] is table:
+        return entry[1]
+    sources = frozenset(source for source, _ in table)
+    chained = any(target in sources for source, target in table if target != source)
+    result = None if chained else sources
+    if isinstance(table, tuple) and len(_TABLE_SOURCES) < 1024:
+        _TABLE_SOURCES[id(table)] = (table, result)  # holding the table keeps its id from being reused
+    return result
 
 
 # -- value coercion -------------------------------------------------------------------------------------
@@ -185,8 +242,12 @@ def parse_json(text: AttributeValue) -> Any:
         return None
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dump_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, non-ASCII kept; one shared encoder (``json.dumps`` with options builds one per call)."""
+    return _ENCODER.encode(value)
 
 
 # -- vocabularies ---------------------------------------------------------------------------------------
@@ -419,23 +480,54 @@ Indexed = list[tuple[int, dict[str, Any]]]
 """``(N, {rest: value})`` pairs of ``prefix.N.rest`` keys, sorted by N."""
 
 
+KeyParts = tuple[str, int, str] | None
+"""A key split as (prefix, N, rest), or ``None`` when it is not an indexed key under the prefixes."""
+
+_KEY_PARTS: dict[tuple[str, ...], dict[str, KeyParts]] = {}
+_KEY_PARTS_LIMIT = 8192  # keys seen per prefix tuple; attribute names repeat, so this is rarely reached
+
+
+def _split_indexed(key: str, prefixes: tuple[str, ...]) -> KeyParts:
+    if not key.startswith(prefixes):
+        return None
+    for prefix in prefixes:
+        if key.startswith(prefix):
+            index_text, _, rest = key[len(prefix) :].partition(".")
+            return (prefix, int(index_text), rest) if index_text.isdigit() else None
+    return None
+
+
 def collect_indexed(view: SpanView, prefixes: tuple[str, ...]) -> tuple[dict[str, Indexed], list[str]]:
     """All ``{prefix}N.rest`` attributes grouped by prefix and N, in one pass; also the keys used.
 
     Keys under a prefix without a numeric index (``gen_ai.prompt.name``) are not content and are skipped.
+    One read-only walk over the message's attributes: content keys are many and read once, so looking
+    each up through the view (and caching it there) would cost more than it saves. How a key splits is
+    remembered per key name, since the spans of one instrumentation repeat the same names.
     """
     groups: dict[str, dict[int, dict[str, Any]]] = {prefix: {} for prefix in prefixes}
     used: list[str] = []
-    for key in view.keys():  # the key index: no protobuf wrapper for attributes that do not match
-        if not key.startswith(prefixes):
+    known = _KEY_PARTS.get(prefixes)
+    if known is None or len(known) > _KEY_PARTS_LIMIT:
+        known = _KEY_PARTS[prefixes] = {}
+    for kv in view.span.attributes:
+        key = kv.key
+        try:
+            parts = known[key]
+        except KeyError:
+            parts = known[key] = _split_indexed(key, prefixes)
+        if parts is None:
             continue
-        for prefix in prefixes:
-            if key.startswith(prefix):
-                index_text, _, rest = key[len(prefix) :].partition(".")
-                if index_text.isdigit():
-                    groups[prefix].setdefault(int(index_text), {})[rest] = view.get(key)
-                    used.append(key)
-                break
+        prefix, index, rest = parts
+        by_index = groups[prefix]
+        fields = by_index.get(index)
+        if fields is None:
+            fields = by_index[index] = {}
+        elif rest in fields and key in used:
+            fields[rest] = any_to_python(kv.value)  # a repeated key: the last value wins, as in the index
+            continue
+        fields[rest] = any_to_python(kv.value)
+        used.append(key)
     return {prefix: sorted(items.items()) for prefix, items in groups.items()}, used
 
 
@@ -453,30 +545,32 @@ def group_indexed(flat: Mapping[str, Any], prefix: str) -> list[tuple[int, dict[
     return sorted(groups.items())
 
 
-def _text(view: SpanView, key: str) -> str | None:
-    value = view.get_any(key)
-    return value.string_value if value is not None and value.HasField("string_value") else None
-
-
-def set_span_name(view: SpanView) -> bool:
+def set_span_name(view: SpanView, read: Callable[[str], AttributeValue] | None = None) -> bool:
     """Name the span ``{operation} {target}`` when its source used its own naming scheme.
 
     The target is the model (model calls), tool, agent or data source; without one the name is kept.
+    ``read`` looks values up (``view.get`` by default; the stage passes its edit's :meth:`SpanEdit.read`).
     """
-    operation = _text(view, ga.GEN_AI_OPERATION_NAME)
+    get = view.get if read is None else read
+
+    def text(key: str) -> str | None:
+        value = get(key)
+        return value if isinstance(value, str) else None
+
+    operation = text(ga.GEN_AI_OPERATION_NAME)
     if not operation:
         return False
     name = view.span.name
     if name == operation or name.startswith(operation + " "):
         return False  # already follows the convention
     if operation in MODEL_OPERATIONS:
-        target = _text(view, ga.GEN_AI_REQUEST_MODEL) or _text(view, ga.GEN_AI_RESPONSE_MODEL)
+        target = text(ga.GEN_AI_REQUEST_MODEL) or text(ga.GEN_AI_RESPONSE_MODEL)
     elif operation == EXECUTE_TOOL:
-        target = _text(view, ga.GEN_AI_TOOL_NAME)
+        target = text(ga.GEN_AI_TOOL_NAME)
     elif operation in (INVOKE_AGENT, CREATE_AGENT):
-        target = _text(view, ga.GEN_AI_AGENT_NAME)
+        target = text(ga.GEN_AI_AGENT_NAME)
     elif operation == RETRIEVAL:
-        target = _text(view, ga.GEN_AI_DATA_SOURCE_ID)
+        target = text(ga.GEN_AI_DATA_SOURCE_ID)
     else:
         target = None
     if not target:

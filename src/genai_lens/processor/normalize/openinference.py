@@ -78,6 +78,9 @@ def provider(llm_provider: Any, llm_system: Any) -> str | None:
     return m.normalize_provider(host or family)
 
 
+_NESTED = ("message.contents.", "message.tool_calls.")
+
+
 def message_parts(fields: dict[str, Any]) -> list[dict[str, Any]]:
     """``message.content`` / ``message.contents.M.*`` / ``message.tool_calls.M.*`` as schema parts."""
     parts: list[dict[str, Any]] = []
@@ -85,6 +88,8 @@ def message_parts(fields: dict[str, Any]) -> list[dict[str, Any]]:
     content = fields.get("message.content")
     if content is not None:
         parts.extend(m.content_to_parts(content, json_blocks=False))
+    if not any(key.startswith(_NESTED) for key in fields):
+        return parts  # the usual message: role and text content only
     for _, item in m.group_indexed(fields, "message.contents."):
         kind = item.get("message_content.type")
         if "tool_call.function.name" in item:
@@ -149,7 +154,7 @@ def map_invocation(edit: m.SpanEdit) -> None:
             parsed = m.parse_json(request)
             if isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
                 params = {**params, "model": parsed["model"]}
-    for name, target in PARAMETERS:
+    for name, target in PARAMETERS if params else ():
         if name in params and target not in view:
             convert = m.CONVERTERS.get(target)
             value = params[name]
@@ -200,7 +205,7 @@ def messages_from_values(edit: m.SpanEdit, output: dict[str, Any] | None) -> Non
             if messages:
                 edit.put(ga.GEN_AI_INPUT_MESSAGES, m.dump_json(messages))
     if ga.GEN_AI_OUTPUT_MESSAGES not in view and output is not None and isinstance(output.get("text"), str):
-        reasons = m.span_finish_reasons(view)
+        reasons = edit.finish_reasons()
         reason = reasons[0] if isinstance(reasons, list) and reasons else None
         edit.put(
             ga.GEN_AI_OUTPUT_MESSAGES,
@@ -219,7 +224,7 @@ def map_content(edit: m.SpanEdit) -> None:
         if messages:
             edit.put(ga.GEN_AI_INPUT_MESSAGES, m.dump_json(messages))
     if ga.GEN_AI_OUTPUT_MESSAGES not in view:
-        reasons = m.span_finish_reasons(view)
+        reasons = edit.finish_reasons()
         messages = output_messages(groups[OUTPUT_PREFIX], reasons if isinstance(reasons, list) else None)
         if messages:
             edit.put(ga.GEN_AI_OUTPUT_MESSAGES, m.dump_json(messages))

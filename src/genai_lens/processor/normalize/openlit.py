@@ -38,7 +38,7 @@ def add_cache_to_input(edit: m.SpanEdit) -> None:
     cache_read = m.as_int(view.get(ga.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)) or 0
     cache_creation = m.as_int(view.get(ga.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)) or 0
     if cache_read or cache_creation:
-        view.set(ga.GEN_AI_USAGE_INPUT_TOKENS, uncached + cache_read + cache_creation)
+        edit.set(ga.GEN_AI_USAGE_INPUT_TOKENS, uncached + cache_read + cache_creation)
         edit.notes.append(UNCACHED_INPUT_FIXED)
 
 
@@ -83,7 +83,7 @@ def fix_content(edit: m.SpanEdit) -> None:
         if isinstance(raw, str) and '"content":[' in raw.replace(" ", ""):
             messages = m.parse_json(raw)
             if expand_block_parts(messages):
-                edit.view.set(key, m.dump_json(messages))
+                edit.set(key, m.dump_json(messages))
 
 
 def normalize(edit: m.SpanEdit) -> None:

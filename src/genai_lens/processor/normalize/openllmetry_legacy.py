@@ -55,8 +55,15 @@ def operation(request_type: Any, span_name: str) -> str | None:
     return op
 
 
+def _flat(fields: dict[str, Any]) -> bool:
+    """A message of plain ``role``/``content``/``finish_reason`` keys (the usual one): nothing nested."""
+    return not any("." in key for key in fields)
+
+
 def tool_calls(fields: dict[str, Any]) -> list[dict[str, Any]]:
     """``tool_calls.M.{id,name,arguments}`` (and the pre-tools ``function_call.*``) of one message."""
+    if _flat(fields):
+        return []
     parts = [
         m.tool_call_part(call.get("id"), call.get("name"), call.get("arguments"))
         for _, call in m.group_indexed(fields, "tool_calls.")
@@ -71,6 +78,8 @@ def tool_calls(fields: dict[str, Any]) -> list[dict[str, Any]]:
 def content_parts(fields: dict[str, Any]) -> list[dict[str, Any]]:
     """``content`` (text or JSON blocks) or genai-otel's ``content.M.{type,text,…}`` of one message."""
     parts = m.content_to_parts(fields.get("content"))
+    if _flat(fields):
+        return parts
     for _, block in m.group_indexed(fields, "content."):
         parts.append(m.block_to_part(block) if "type" in block else m.text_part(str(block.get("text", ""))))
     return parts
@@ -131,7 +140,7 @@ def map_content(edit: m.SpanEdit) -> None:
             if fields.get("finish_reason")
         ]
         edit.put(ga.GEN_AI_RESPONSE_FINISH_REASONS, m.normalize_finish_reasons(reasons))
-    span_reasons = m.span_finish_reasons(view)
+    span_reasons = edit.finish_reasons()
     reasons_list = span_reasons if isinstance(span_reasons, list) else None
     if ga.GEN_AI_INPUT_MESSAGES not in view:
         messages = input_messages(groups[PROMPT_PREFIX])

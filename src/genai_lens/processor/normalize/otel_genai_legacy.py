@@ -104,7 +104,7 @@ def map_content(edit: m.SpanEdit) -> None:
         if inputs:
             edit.put(ga.GEN_AI_INPUT_MESSAGES, m.dump_json(inputs))
     if completion is not None and ga.GEN_AI_OUTPUT_MESSAGES not in view:
-        reasons = m.span_finish_reasons(view)
+        reasons = edit.finish_reasons()
         outputs = legacy_output_messages(completion, reasons if isinstance(reasons, list) else None)
         if outputs:
             edit.put(ga.GEN_AI_OUTPUT_MESSAGES, m.dump_json(outputs))

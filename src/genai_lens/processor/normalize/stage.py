@@ -157,26 +157,35 @@ class NormalizeStage(Stage):
         if ga.GEN_AI_OPERATION_NAME not in view and ga.GEN_AI_PROVIDER_NAME not in view:
             if not edit.consumed and not edit.notes:
                 return None  # e.g. an OpenInference CHAIN span: nothing GenAI about it
-        fix_values(view)
+        fix_values(view, edit)
         if self.rename_spans:
-            set_span_name(view)
+            set_span_name(view, edit.read)
         if not self.keep_original and edit.consumed:
             view.delete_many(edit.consumed)
         view.set(GENAI_LENS_NORMALIZE_SOURCE_DIALECT, dialect)
         return dialect, edit
 
 
-def fix_values(view: SpanView) -> None:
-    """Current names with vendor values: map the provider vocabulary and finish reasons to OTel's."""
-    provider = view.get_any(ga.GEN_AI_PROVIDER_NAME)
-    if provider is not None and provider.HasField("string_value"):
-        normalized = normalize_provider(provider.string_value)
-        if normalized and normalized != provider.string_value:
-            provider.string_value = normalized
+def fix_values(view: SpanView, edit: SpanEdit | None = None) -> None:
+    """Current names with vendor values: map the provider vocabulary and finish reasons to OTel's.
+
+    The provider is read through ``get`` (cached: the cost and anomaly stages read it too) and written
+    only when it changes; finish reasons are fixed in place in the protobuf array. Values the mapper
+    just wrote (``edit``) are checked without reading them back.
+    """
+    provider = view.get(ga.GEN_AI_PROVIDER_NAME) if edit is None else edit.read(ga.GEN_AI_PROVIDER_NAME)
+    if isinstance(provider, str):
+        normalized = normalize_provider(provider)
+        if normalized and normalized != provider:
+            view.set(ga.GEN_AI_PROVIDER_NAME, normalized)
+    if edit is not None:
+        written = edit.written.get(ga.GEN_AI_RESPONSE_FINISH_REASONS)
+        if type(written) is list and all(type(r) is str and normalize_finish_reason(r) == r for r in written):
+            return  # the mapper wrote them normalized
     reasons = view.get_any(ga.GEN_AI_RESPONSE_FINISH_REASONS)
     if reasons is None:
         return
-    if reasons.HasField("array_value"):
+    if reasons.HasField("array_value"):  # edited in place: cheaper than converting the list and back
         for item in reasons.array_value.values:
             if item.HasField("string_value"):
                 fixed = normalize_finish_reason(item.string_value)

@@ -97,7 +97,7 @@ def output_messages(edit: m.SpanEdit) -> list[dict[str, Any]] | None:
                 )
     if not parts:
         return None
-    reasons = m.span_finish_reasons(view)
+    reasons = edit.finish_reasons()
     reason = reasons[0] if isinstance(reasons, list) and reasons else None
     return [m.output_message("assistant", parts, reason)]
 
