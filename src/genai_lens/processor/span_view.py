@@ -68,6 +68,10 @@ def python_to_any(value: AttributeValue, target: AnyValue) -> None:
         raise TypeError(f"unsupported attribute value type: {type(value).__name__}")
 
 
+_CACHED_TYPES = frozenset({str, int, float, bool, bytes})
+"""Values that read back unchanged (exact types: an ``int`` subclass would not)."""
+
+
 class SpanView:
     """One span plus its resource and scope, with an attribute index that stages share."""
 
@@ -127,7 +131,6 @@ class SpanView:
             yield kv.key, any_to_python(kv.value)
 
     def set(self, key: str, value: AttributeValue) -> None:
-        self._values.pop(key, None)
         i = self._index.get(key)
         if i is None:
             kv: KeyValue = self.span.attributes.add(key=key)
@@ -135,6 +138,11 @@ class SpanView:
             python_to_any(value, kv.value)
         else:
             python_to_any(value, self.span.attributes[i].value)
+        # Write through: a later stage reading what an earlier one wrote gets it without a conversion.
+        if type(value) in _CACHED_TYPES:
+            self._values[key] = value
+        else:
+            self._values.pop(key, None)
 
     def set_default(self, key: str, value: AttributeValue) -> bool:
         """Set ``key`` only when absent; return whether it was set."""
