@@ -94,11 +94,8 @@ class _Deferred:
             self.telemetry.finish(self.invocation)
 
 
-class SyncDeferredResponseProxy(wrapt.ObjectProxy):
-    """Proxy for a raw response with sync readers (``APIResponse``; ``LegacyAPIResponse``, async clients too).
-
-    ``is_async``: the call came from an async client, so a parsed stream is an async one.
-    """
+class _DeferredResponseProxy(wrapt.ObjectProxy):
+    """What both proxies hold: the call's :class:`_Deferred` (``is_async``: from an async client)."""
 
     def __init__(
         self,
@@ -106,10 +103,17 @@ class SyncDeferredResponseProxy(wrapt.ObjectProxy):
         invocation: Invocation,
         telemetry: GenAITelemetry,
         hooks: CallHooks,
-        is_async: bool = False,
+        is_async: bool,
     ) -> None:
         super().__init__(wrapped)
         self._self_deferred = _Deferred(invocation, telemetry, hooks, is_async)
+
+
+class SyncDeferredResponseProxy(_DeferredResponseProxy):
+    """Proxy for a raw response with sync readers (``APIResponse``; ``LegacyAPIResponse``, async clients too).
+
+    ``is_async``: the call came from an async client, so a parsed stream is an async one.
+    """
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         deferred = self._self_deferred
@@ -162,19 +166,8 @@ class SyncDeferredResponseProxy(wrapt.ObjectProxy):
             pass
 
 
-class AsyncDeferredResponseProxy(wrapt.ObjectProxy):
+class AsyncDeferredResponseProxy(_DeferredResponseProxy):
     """Proxy for an async raw response (``AsyncAPIResponse``; its readers are coroutines)."""
-
-    def __init__(
-        self,
-        wrapped: Any,
-        invocation: Invocation,
-        telemetry: GenAITelemetry,
-        hooks: CallHooks,
-        is_async: bool = True,
-    ) -> None:
-        super().__init__(wrapped)
-        self._self_deferred = _Deferred(invocation, telemetry, hooks, is_async)
 
     async def parse(self, *args: Any, **kwargs: Any) -> Any:
         deferred = self._self_deferred

@@ -106,23 +106,7 @@ class SyncStreamProxy(wrapt.ObjectProxy):
         advance = self._self_next
         if advance is None:
             advance = self._self_next = iter(self.__wrapped__).__next__
-        if state.first:
-            try:
-                item = advance()
-            except StopIteration:
-                self._self_end(EXHAUSTED)
-                return
-            except BaseException as exc:
-                self._self_end(ERROR, exc)
-                raise
-            state.mark_first()
-            feed = state.feed
-            if feed is not None:
-                try:
-                    feed(item)
-                except Exception as exc:
-                    state.feed_failed(exc)
-            yield item
+        first = state.first
         while True:
             try:
                 item = advance()
@@ -132,6 +116,9 @@ class SyncStreamProxy(wrapt.ObjectProxy):
             except BaseException as exc:
                 self._self_end(ERROR, exc)
                 raise
+            if first:
+                state.mark_first()
+                first = False
             feed = state.feed
             if feed is not None:
                 try:
