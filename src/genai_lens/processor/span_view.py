@@ -68,8 +68,15 @@ def python_to_any(value: AttributeValue, target: AnyValue) -> None:
         raise TypeError(f"unsupported attribute value type: {type(value).__name__}")
 
 
-_CACHED_TYPES = frozenset({str, int, float, bool, bytes})
-"""Values that read back unchanged (exact types: an ``int`` subclass would not)."""
+_SCALAR_FIELDS = {
+    str: "string_value",
+    bool: "bool_value",
+    int: "int_value",
+    float: "double_value",
+    bytes: "bytes_value",
+}
+"""``AnyValue`` field per scalar type; exact types only (``bool`` is an ``int``; an ``int`` subclass would not
+read back as itself, so it goes through :func:`python_to_any` uncached)."""
 
 
 class SpanView:
@@ -133,16 +140,18 @@ class SpanView:
     def set(self, key: str, value: AttributeValue) -> None:
         i = self._index.get(key)
         if i is None:
-            kv: KeyValue = self.span.attributes.add(key=key)
+            target = self.span.attributes.add(key=key).value
             self._index[key] = len(self.span.attributes) - 1
-            python_to_any(value, kv.value)
         else:
-            python_to_any(value, self.span.attributes[i].value)
-        # Write through: a later stage reading what an earlier one wrote gets it without a conversion.
-        if type(value) in _CACHED_TYPES:
-            self._values[key] = value
-        else:
+            target = self.span.attributes[i].value
+        field = _SCALAR_FIELDS.get(type(value))
+        if field is None:
+            python_to_any(value, target)
             self._values.pop(key, None)
+        else:  # the common case, without python_to_any's type tests
+            setattr(target, field, value)
+            # Write through: a later stage reading what an earlier one wrote gets it without a conversion.
+            self._values[key] = value
 
     def set_default(self, key: str, value: AttributeValue) -> bool:
         """Set ``key`` only when absent; return whether it was set."""
