@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from genai_lens.processor.redact.content import JSON_STARTS, apply, json_probe, rewrite_json_in_place
+from genai_lens.processor.redact.content import JSON_STARTS, apply, json_probe
 from genai_lens.processor.redact.keys import KeyAction
 from genai_lens.processor.redact.scanner import Finding
 from genai_lens.processor.redact.span_redactor import SpanRedactor
@@ -51,7 +51,7 @@ class BatchRedactor:
         """``(text, JSON probe or None, holder AnyValue or _STATUS, owner span index, clean-cache key)``"""
         cache = self.content.clean_cache
         policy = self.redactor.policy
-        decided = policy._cache
+        decided = policy.decisions
         action_of = policy.action
         min_cached = cache.min_length if cache.capacity > 0 else 1 << 62
         json_starts = JSON_STARTS
@@ -94,7 +94,7 @@ class BatchRedactor:
                     types = found[owner]
                     if types is None:
                         types = found[owner] = []
-                    self.redactor._deny(kv.value, types)
+                    self.redactor.deny(kv.value, types)
 
         for owner, view in enumerate(views):
             span = view.span
@@ -153,11 +153,9 @@ class BatchRedactor:
                 holder.string_value = new
 
     def _rewrite(self, text: str, probe: str | None, hits: list[Finding], types: list[str]) -> str | None:
-        """The redacted text, or ``None`` when it stays as it is."""
-        if probe is not None:
-            new = rewrite_json_in_place(text, probe, hits, self.replacer, types)
-            if new is not None:
-                return new
-            return self.content.redact_parsed(text, types)  # a hit in a number, a key or an escape
-        types.extend(f.type for f in hits)
-        return apply(text, hits, self.replacer)
+        """The redacted text, or ``None`` when it stays as it is (never drop mode: see :attr:`usable`)."""
+        if probe is None:
+            types.extend(f.type for f in hits)
+            return apply(text, hits, self.replacer)
+        new = self.content.redact_json(text, probe, hits, types)
+        return new if isinstance(new, str) else None

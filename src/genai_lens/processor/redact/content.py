@@ -105,34 +105,23 @@ class ContentRedactor:
 
     def _redact(self, text: str, found: list[str]) -> str | object | None:
         probe = json_probe(text)
-        if probe is not None:
-            hints = self.scanner.scan(probe)
-            if not hints:
-                return None
-            if self.scanner.hints_are_exact and not self.drop:
-                new = rewrite_json_in_place(text, probe, hints, self.replacer, found)
-                if new is not None:
-                    return new
-            return self._parse_and_redact(text, probe, hints, found)
-        findings = self.scanner.scan(text)
-        if not findings:
-            return None
-        found.extend(f.type for f in findings)
-        return DROP if self.drop else apply(text, findings, self.replacer)
-
-    def redact_parsed(self, text: str, found: list[str]) -> str | None:
-        """Redact JSON-looking ``text`` the slow way (parse, leaves, re-serialize); ``None`` if unchanged."""
-        probe = json_probe(text)
         if probe is None:
-            new = self._redact(text, found)
-        else:
-            hints = self.scanner.scan(probe)
-            new = self._parse_and_redact(text, probe, hints, found) if hints else None
-        return None if new is None or new is DROP else new  # type: ignore[return-value]
+            return self._redact_plain(text, found)
+        hints = self.scanner.scan(probe)
+        return self.redact_json(text, probe, hints, found) if hints else None
 
-    def _parse_and_redact(
+    def redact_json(
         self, text: str, probe: str, hints: list[Finding], found: list[str]
     ) -> str | object | None:
+        """Redact JSON-looking ``text`` given the findings in its ``probe`` (:func:`json_probe`).
+
+        In place when that is safe (:func:`rewrite_json_in_place`); else parsed, redacted leaf by leaf and
+        re-serialized; else, when it is not JSON after all, as plain text.
+        """
+        if self.scanner.hints_are_exact and not self.drop:
+            new = rewrite_json_in_place(text, probe, hints, self.replacer, found)
+            if new is not None:
+                return new
         before = len(found)
         try:
             document = json.loads(text)
@@ -140,6 +129,9 @@ class ContentRedactor:
                 return self._redact_json(document, self._needles(probe, hints), found)
         except (ValueError, RecursionError):  # not JSON after all, or nested too deep: plain text below
             del found[before:]
+        return self._redact_plain(text, found)
+
+    def _redact_plain(self, text: str, found: list[str]) -> str | object | None:
         findings = self.scanner.scan(text)
         if not findings:
             return None

@@ -100,14 +100,15 @@ class KeyPolicy:
                 (_KeyList(DEFAULT_DENY_KEYS), KeyAction.DENY),
                 (_KeyList(DEFAULT_ALLOW_KEYS), KeyAction.ALLOW),
             ]
-        self._cache: dict[str, KeyAction] = {}
+        self.decisions: dict[str, KeyAction] = {}
+        """Decisions made so far, by key; a hot loop may look here before calling :meth:`action`."""
 
     def action(self, key: str) -> KeyAction:
-        cached = self._cache.get(key)
+        cached = self.decisions.get(key)
         if cached is not None:
             return cached
         decision = next((action for keys, action in self._layers if key in keys), KeyAction.SCAN)
-        if len(self._cache) >= self._CACHE_LIMIT:  # flattened keys (llm.input_messages.N...) can be many
-            self._cache.clear()
-        self._cache[key] = decision
+        if len(self.decisions) >= self._CACHE_LIMIT:  # flattened keys (llm.input_messages.N...) can be many
+            self.decisions.clear()
+        self.decisions[key] = decision
         return decision

@@ -36,6 +36,15 @@ _INDEXED_LENGTH = 4096
 """From this length on, gates are found by the one-pass gate index (when installed), not one find each."""
 
 
+def _prerequisite_holds(prerequisite: str, encoded: bytes, shape: bytes) -> bool:
+    """The cheap whole-string check of a detector family (see ``Detector.prerequisite``)."""
+    if prerequisite == "digit_run":
+        return DIGIT_RUN in shape
+    if prerequisite == "token_run":
+        return len(encoded) >= len(TOKEN_RUN) and TOKEN_RUN in encoded.translate(RUN_TABLE)
+    return True
+
+
 class Scanner:
     """Runs the configured detectors (and the optional recognizer) over a string.
 
@@ -65,7 +74,6 @@ class Scanner:
         self._groups = list(groups.items())
         self.hints_are_exact = recognizer is None and all(d.hots for d in self.detectors)
         """Only built-in detectors: a raw-JSON match lies verbatim inside one string leaf."""
-        self._short_cut = self.hints_are_exact
         # User patterns and models may match anything; built-ins need a few characters.
         self._min_length = (
             1 if recognizer or any(not d.hots for d in self.detectors) else _SHORTEST_BUILTIN_MATCH
@@ -77,7 +85,7 @@ class Scanner:
             return []
         encoded = text.encode("ascii", "replace")  # one byte per character: offsets carry over
         shape = encoded.translate(SHAPE_TABLE)
-        if self._short_cut and len(text) < len(TOKEN_RUN) and not any(c in shape for c in b"0@:"):
+        if self.hints_are_exact and len(text) < len(TOKEN_RUN) and not any(c in shape for c in b"0@:"):
             return []  # too short for a credential, and no digit, "@" or ":" for anything else
         indexed = (
             self._gate_index.hits(encoded, shape)
@@ -92,14 +100,9 @@ class Scanner:
         opened: list[bool | None] = [None] * len(self._gates)
         source: str | bytes
         for prerequisite, members in self._groups:
-            if indexed is not None:
-                pass  # the index found every gate already; the whole-string checks would cost a pass each
-            elif prerequisite == "digit_run":
-                if DIGIT_RUN not in shape:
-                    continue
-            elif prerequisite == "token_run":
-                if len(text) < len(TOKEN_RUN) or TOKEN_RUN not in encoded.translate(RUN_TABLE):
-                    continue
+            # With the index every gate is found already; the whole-string checks would cost a pass each.
+            if indexed is None and not _prerequisite_holds(prerequisite, encoded, shape):
+                continue
             for rank, detector, gates in members:
                 if detector.min_digits > digits:
                     continue

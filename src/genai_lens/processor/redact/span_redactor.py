@@ -45,6 +45,8 @@ class SpanRedactor:
             new = self.content.redact(message, found)
             if new is not None:
                 span.status.message = "" if new is DROP else new  # type: ignore[assignment]
+        if found:
+            view.forget_values()  # values were edited behind the view
         return found
 
     def _key_values(self, pairs: MutableSequence[KeyValue], prefix: str, found: list[str]) -> list[int]:
@@ -57,7 +59,7 @@ class SpanRedactor:
             if action is KeyAction.ALLOW:
                 continue
             if action is KeyAction.DENY:
-                if self._deny(kv.value, found):
+                if self.deny(kv.value, found):
                     doomed.append(i)
             elif self._value(kv.value, key, found):
                 doomed.append(i)
@@ -81,7 +83,7 @@ class SpanRedactor:
             self._remove(entries, self._key_values(entries, key + ".", found))
         return False
 
-    def _deny(self, value: AnyValue, found: list[str]) -> bool:
+    def deny(self, value: AnyValue, found: list[str]) -> bool:
         """Replace a denied key's whole value (any type) by one marker; ``True`` to remove it instead."""
         kind = value.WhichOneof("value")
         if kind is None:
@@ -123,6 +125,7 @@ class SpanRedactor:
         if span.status.message:
             span.status.message = marker
             withheld += 1
+        view.forget_values()
         return withheld
 
     @staticmethod

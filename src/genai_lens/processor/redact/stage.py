@@ -98,7 +98,6 @@ class RedactStage(Stage):
             log.warning("redact: scanning a span failed (%s); its content was withheld", type(exc).__name__)
             self.stats.add(ERRORS_METRIC, 1, error=type(exc).__name__)
             found = [RedactionType.CUSTOM.value] * self.redactor.withhold(span)
-            span.forget_values()
             if not found:
                 return
             self.stats.add(REDACTIONS_METRIC, len(found), type=WITHHELD_TYPE)
@@ -106,17 +105,12 @@ class RedactStage(Stage):
             return
         if not found:
             return
-        span.forget_values()
         self._annotate(span, found)
         for kind, n in Counter(found).items():
             self.stats.add(REDACTIONS_METRIC, n, type=kind)
 
     @staticmethod
     def _annotate(span: SpanView, found: list[str]) -> None:
-        if GENAI_LENS_REDACTION_COUNT not in span and GENAI_LENS_REDACTION_TYPES not in span:
-            span.set(GENAI_LENS_REDACTION_COUNT, len(found))  # first pass over this span: nothing to merge
-            span.set(GENAI_LENS_REDACTION_TYPES, sorted(set(found)))
-            return
         previous_count = span.get(GENAI_LENS_REDACTION_COUNT, 0)
         previous_types = span.get(GENAI_LENS_REDACTION_TYPES, [])
         count = (previous_count if isinstance(previous_count, int) else 0) + len(found)
