@@ -23,6 +23,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -101,6 +102,17 @@ class Worker(threading.Thread):
             time.sleep(delay)
         return scheduled
 
+    def _due_requests(self) -> Iterator[tuple[float, bytes]]:
+        """``(scheduled time, body)`` of each request, when it is due, until the run's end."""
+        end = self.start_at + self.duration
+        j = 0
+        while True:
+            scheduled = self._schedule(j)
+            if scheduled >= end:
+                return
+            yield scheduled, self.requests[(self.offset + j) % len(self.requests)]
+            j += 1
+
     def _run_grpc(self) -> None:
         import grpc  # only the gRPC mode pays for the import
 
@@ -113,14 +125,7 @@ class Worker(threading.Thread):
             f"{self.host}:{self.port}", options=[("grpc.use_local_subchannel_pool", 1)]
         )
         export = channel.unary_unary(EXPORT_METHOD, request_serializer=None, response_deserializer=None)
-        end = self.start_at + self.duration
-        j = 0
-        while True:
-            scheduled = self._schedule(j)
-            if scheduled >= end:
-                break
-            data = self.requests[(self.offset + j) % len(self.requests)]
-            j += 1
+        for scheduled, data in self._due_requests():
             try:
                 export(data, timeout=30)
                 status = 200
@@ -132,14 +137,7 @@ class Worker(threading.Thread):
 
     def _run_http(self) -> None:
         sock: socket.socket | None = None
-        end = self.start_at + self.duration
-        j = 0
-        while True:
-            scheduled = self._schedule(j)
-            if scheduled >= end:
-                break
-            data = self.requests[(self.offset + j) % len(self.requests)]
-            j += 1
+        for scheduled, data in self._due_requests():
             try:
                 if sock is None:
                     sock = self._connect()
