@@ -128,19 +128,14 @@ class AnomalyStage(Stage):
         counts: dict[str, int] = {}
         with self._lock:  # once per batch: the baselines are only shared with the snapshot writer
             for span in spans:
-                if GEN_AI_OPERATION_NAME in span or GEN_AI_PROVIDER_NAME in span:  # is_genai_span
+                if is_genai_span(span):
                     self._process(span, services, counts)
         self._count(counts)
         if self._state_path is not None and time.monotonic() - self._last_snapshot >= self._interval:
             self.snapshot()
 
     def process_span(self, span: SpanView) -> None:
-        if not is_genai_span(span):
-            return
-        counts: dict[str, int] = {}
-        with self._lock:
-            self._process(span, {}, counts)
-        self._count(counts)
+        self.process_batch([span])
 
     def _process(self, span: SpanView, services: dict[int, str], counts: dict[str, int]) -> None:
         """Flag and score one GenAI span; the caller holds the lock and counts the flags."""

@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
-    GEN_AI_OPERATION_NAME,
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_MODEL,
@@ -27,7 +26,7 @@ from genai_lens.processor.cost.breakdown import CostBreakdown
 from genai_lens.processor.cost.nesting import SpanKey, span_key, wrapper_duplicates
 from genai_lens.processor.cost.overrides import PriceOverrides
 from genai_lens.processor.cost.price_table import PRICING_VERSION, PriceTable
-from genai_lens.processor.cost.usage import MODEL_CALL_OPERATIONS, TokenUsage, read_usage
+from genai_lens.processor.cost.usage import TokenUsage, is_model_call, read_usage
 from genai_lens.processor.span_view import SpanView
 from genai_lens.processor.stage import Stage, StageConfigError, StageContext, reject_unknown_keys
 from genai_lens.semconv import (
@@ -108,11 +107,7 @@ class CostStage(Stage):
     def process_batch(self, spans: Sequence[SpanView]) -> None:
         calls: list[tuple[SpanView, TokenUsage]] = []
         for span in spans:
-            operation = span.get(GEN_AI_OPERATION_NAME)  # is_genai_span and is_model_call, inlined
-            if operation is None:
-                if GEN_AI_PROVIDER_NAME not in span:
-                    continue
-            elif operation not in MODEL_CALL_OPERATIONS:
+            if not is_model_call(span):  # a model call is a GenAI span too
                 continue
             usage = read_usage(span)
             if usage.has_tokens:
