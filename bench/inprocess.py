@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from genai_lens.processor.native_pipeline import NativePlan
 from genai_lens.processor.pipeline import span_views
 from genai_lens.processor.registry import build_pipeline
 from genai_lens.processor.stage import StageContext
@@ -92,12 +93,19 @@ def ceiling_rate(bodies: Sequence[bytes], seconds: float) -> dict[str, float]:
 
 
 class PipelineBench:
-    """The serve pipeline (same stage configs as the serve run) driven in-process."""
+    """The serve pipeline (same stage configs as the serve run) driven in-process.
 
-    def __init__(self, processors: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    With ``native=True`` it takes the native core's path as ``Ingest`` does when ``genai_lens_native`` is
+    installed (native decode, the native steps, then any Python stages on a upb decoding, native encode).
+    """
+
+    def __init__(self, processors: Sequence[tuple[str, dict[str, Any]]], native: bool = False) -> None:
         self.stats = Stats()
         self.names = [name for name, _ in processors]
         self.pipeline = build_pipeline(list(processors), StageContext(stats=self.stats))
+        self.plan = NativePlan.build(self.names, self.pipeline.stages) if native else None
+        if native and self.plan is None:
+            raise RuntimeError("the native core is not installed (or no stage has a native step)")
         self.queue = BoundedQueue(1 << 40, self.stats)
         self.times: dict[str, float] = {}
         self.profilers: dict[str, cProfile.Profile] = {}
@@ -108,6 +116,8 @@ class PipelineBench:
         self.times[key] = self.times.get(key, 0.0) + seconds
 
     def step(self, body: bytes) -> int:
+        if self.plan is not None:
+            return self._native_step(self.plan, body)
         t = time.thread_time()
         request = decode_request(body, "protobuf")
         now = time.thread_time()
@@ -134,6 +144,43 @@ class PipelineBench:
             self._add(f"stage:{name}", now - t)
         t = now
         payload = request.SerializeToString()
+        self.queue.offer(payload, spans)
+        self.queue.ack(self.queue.take(1 << 30, 1 << 40, 0.0, 0.0))
+        now = time.thread_time()
+        self._add("encode+queue", now - t)
+        return spans
+
+    def _native_step(self, plan: NativePlan, body: bytes) -> int:
+        t = time.thread_time()
+        batch = plan.decode(body)
+        now = time.thread_time()
+        self._add("decode", now - t)
+        t = now
+        batch.reject_invalid_spans()
+        spans = batch.span_count()
+        self.queue.has_room(len(body))
+        now = time.thread_time()
+        self._add("validate", now - t)
+        for name, native_step in plan.native:
+            t = now
+            native_step.run(batch)
+            now = time.thread_time()
+            self._add(f"stage:{name}", now - t)
+        t = now
+        if plan.python:
+            request = ExportTraceServiceRequest.FromString(batch.encode())
+            views = span_views(request)
+            now = time.thread_time()
+            self._add("to upb+span_views", now - t)
+            for name, stage in plan.python:
+                t = now
+                stage.process_batch(views)
+                now = time.thread_time()
+                self._add(f"stage:{name}", now - t)
+            t = now
+            payload = request.SerializeToString()
+        else:
+            payload = batch.encode()
         self.queue.offer(payload, spans)
         self.queue.ack(self.queue.take(1 << 30, 1 << 40, 0.0, 0.0))
         now = time.thread_time()

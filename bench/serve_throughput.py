@@ -45,6 +45,8 @@ sys.path.insert(0, str(HERE))
 from inprocess import PipelineBench, ceiling_rate  # noqa: E402
 from payload import build_requests, describe  # noqa: E402
 
+from genai_lens.processor.native_pipeline import SWITCH, native_module  # noqa: E402
+
 PROCESSORS: list[tuple[str, dict[str, Any]]] = [  # the default pipeline, in its default order
     ("redact", {}),
     ("normalize", {}),
@@ -449,12 +451,18 @@ def render(results: dict[str, Any]) -> str:
         f"encode {results['ceiling']['encode_us']:.1f} µs/span |",
     ]
     pipe = results["pipeline"]
-    lines.append(
-        f"| pipeline only, all 4 stages (in-process, no network) | – | {pipe['spans_per_s']:,.0f} | "
-        f"{pipe['spans_per_s'] / ceiling:.2f} | {sum(pipe['us_per_span'].values()):.0f} µs/span; "
-        f"median of {_rounds(pipe)} |"
-    )
     for key, label in (
+        ("pipeline", "pipeline only, all 4 stages, Python stages (in-process, no network)"),
+        ("pipeline_native", "pipeline only, all 4 stages, native core (in-process, no network)"),
+    ):
+        if key in results:
+            r = results[key]
+            lines.append(
+                f"| {label} | – | {r['spans_per_s']:,.0f} | {r['spans_per_s'] / ceiling:.2f} | "
+                f"{sum(r['us_per_span'].values()):.0f} µs/span; median of {_rounds(r)} |"
+            )
+    for key, label in (
+        ("serve_w1_python", "serve --workers 1, Python stages (GENAI_LENS_NATIVE=off), OTLP/HTTP → sink"),
         ("serve_w1", "serve --workers 1, OTLP/HTTP → sink"),
         ("serve_w1_grpc", "serve --workers 1, OTLP/gRPC → sink"),
         ("serve_w2", "serve --workers 2, OTLP/HTTP → sink"),
@@ -483,28 +491,40 @@ def render(results: dict[str, Any]) -> str:
         "Where a span's time goes (µs/span, all spans averaged; in-process = CPU time, server = wall):",
         "",
     ]
-    lines += ["| step | in-process | serve /metrics |", "|---|---:|---:|"]
+    native_us = results.get("pipeline_native", {}).get("us_per_span", {})
+    lines += [
+        "| step | in-process, Python stages | in-process, native core | serve /metrics |",
+        "|---|---:|---:|---:|",
+    ]
     server_us = results.get("serve_w1", {}).get("stage_us_server", {})
-    for step, us in pipe["us_per_span"].items():
+    for step in dict.fromkeys([*pipe["us_per_span"], *native_us]):
         stage = step.split(":", 1)[1] if step.startswith("stage:") else None
         server = f"{server_us[stage]:.1f}" if stage in server_us else "–"
-        lines.append(f"| {step} | {us:.1f} | {server} |")
+        python_cell = f"{pipe['us_per_span'][step]:.1f}" if step in pipe["us_per_span"] else "–"
+        native_cell = f"{native_us[step]:.1f}" if step in native_us else "–"
+        lines.append(f"| {step} | {python_cell} | {native_cell} | {server} |")
     lines.append(
-        f"| (gzip level 5 of the output, exporter default; off in this run) | {pipe['gzip_us']:.1f} | – |"
+        f"| (gzip level 5 of the output, exporter default; off in this run) | {pipe['gzip_us']:.1f} | – | – |"
     )
-    if results.get("by_kind"):
-        kinds = list(results["by_kind"])
+    for key, title in (
+        ("by_kind", "Python stages"),
+        ("by_kind_native", "native core"),
+    ):
+        if not results.get(key):
+            continue
+        kinds = list(results[key])
+        steps = list(dict.fromkeys(step for k in kinds for step in results[key][k]))
         lines += [
             "",
-            "The same steps per kind of span (requests filtered to one kind; µs/span, CPU time):",
+            f"The same steps per kind of span, {title} (requests filtered to one kind; µs/span, CPU time):",
             "",
             "| step | " + " | ".join(kinds) + " |",
             "|---|" + "---:|" * len(kinds),
         ]
-        for step in pipe["us_per_span"]:
-            cells = " | ".join(f"{results['by_kind'][k].get(step, 0.0):.1f}" for k in kinds)
+        for step in steps:
+            cells = " | ".join(f"{results[key][k].get(step, 0.0):.1f}" for k in kinds)
             lines.append(f"| {step} | {cells} |")
-        totals = " | ".join(f"{sum(results['by_kind'][k].values()):.0f}" for k in kinds)
+        totals = " | ".join(f"{sum(results[key][k].values()):.0f}" for k in kinds)
         lines.append(f"| total | {totals} |")
     if "latency" in results:
         lat = results["latency"]
@@ -576,7 +596,9 @@ def main() -> int:
     parser.add_argument("--queue-sizes", default="16MiB,64MiB", help="queue.max_bytes for the overload runs")
     parser.add_argument("--loadgen-procs", type=int, default=2)
     parser.add_argument("--loadgen-threads", type=int, default=3, help="connections per loadgen process")
-    parser.add_argument("--skip", default="", help="comma list of: grpc,nostages,workers2,latency,overload")
+    parser.add_argument(
+        "--skip", default="", help="comma list of: python,grpc,nostages,workers2,latency,overload"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process pipeline")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
@@ -599,17 +621,23 @@ def main() -> int:
             # Alternating short rounds and taking medians keeps drift on a shared VM (frequency, noisy
             # neighbours) from landing on one side of the ratio.
             bench = PipelineBench(PROCESSORS)
-            ceilings, pipelines = [], []
+            native = PipelineBench(PROCESSORS, native=True) if native_module() is not None else None
+            ceilings, pipelines, natives = [], [], []
             for round_index in range(args.inprocess_rounds):
                 share = args.inprocess_seconds / args.inprocess_rounds
                 ceilings.append(ceiling_rate(bodies, share))
                 pipelines.append(bench.rate(bodies, share, warm_up=round_index == 0))
-            results["ceiling"] = median_by_rate(ceilings)
-            results["pipeline"] = median_by_rate(pipelines)
-            results["ceiling"]["rounds"] = [r["spans_per_s"] for r in ceilings]
-            results["pipeline"]["rounds"] = [r["spans_per_s"] for r in pipelines]
+                if native is not None:
+                    natives.append(native.rate(bodies, share, warm_up=round_index == 0))
+            for key, rounds in (("ceiling", ceilings), ("pipeline", pipelines), ("pipeline_native", natives)):
+                if rounds:
+                    results[key] = median_by_rate(rounds)
+                    results[key]["rounds"] = [r["spans_per_s"] for r in rounds]
             bench.last_us_per_span = results["pipeline"]["us_per_span"]
             results["by_kind"] = bench.by_kind(bodies, args.inprocess_seconds / 4)
+            if native is not None:
+                results["by_kind_native"] = native.by_kind(bodies, args.inprocess_seconds / 4)
+                native.close()
             if args.profile:
                 results["profile"] = bench.profile(
                     bodies, args.inprocess_seconds / 2, workdir / "pipeline.pstats"
@@ -641,6 +669,15 @@ def main() -> int:
                             )
                 finally:
                     serve.stop()
+            if "python" not in skip and native_module() is not None:
+                with phase("serve --workers 1, Python stages only (GENAI_LENS_NATIVE=off): peak"):
+                    serve = Serve(workdir, "serve-python", sink, 1, 64 << 20, env={SWITCH: "off"})
+                    try:
+                        results["serve_w1_python"] = measure_peak(
+                            serve, sink, args, bodies_dir, spans_per_request
+                        )
+                    finally:
+                        serve.stop()
             if "nostages" not in skip:
                 with phase("serve --workers 1 without stages: peak"):
                     serve = Serve(workdir, "serve-nostages", sink, 1, 64 << 20, processors=[])

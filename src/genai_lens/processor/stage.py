@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from genai_lens.processor.span_view import SpanView
 from genai_lens.processor.stats import Stats
@@ -27,6 +27,13 @@ class StageContext:
 
     stats: Stats = field(default_factory=Stats)
     state_dir: Path | None = None
+
+
+class NativeStep(Protocol):
+    """A stage's work done by the native core (``genai_lens_native``) on a decoded request, in place."""
+
+    def run(self, batch: Any) -> None:
+        """Process every span of ``batch`` (a ``genai_lens_native.Batch``); record stats like the stage."""
 
 
 class Stage(ABC):
@@ -46,6 +53,13 @@ class Stage(ABC):
 
     def process_span(self, span: SpanView) -> None:  # noqa: B027 - optional hook
         """Process one span in place."""
+
+    def native_step(self) -> NativeStep | None:
+        """The native-core version of this stage, or ``None`` (no extension, or a config it cannot run).
+
+        Its output must equal :meth:`process_batch`'s on the same spans (the ``*_native`` parity tests).
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources and persist state on shutdown."""

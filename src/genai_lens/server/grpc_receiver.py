@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from genai_lens.server.config import ReceiverConfig
 from genai_lens.server.ingest import REFUSALS, Ingest
-from genai_lens.server.otlp_codec import PayloadError, decode_request, export_response, retry_info, rpc_status
+from genai_lens.server.otlp_codec import PayloadError, export_response, retry_info, rpc_status
 
 log = logging.getLogger("genai_lens.server")
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
@@ -44,7 +44,7 @@ class TraceServiceHandler:
             self.ingest.request_outcome("grpc", "unauthenticated")
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         try:
-            request = decode_request(payload, "protobuf")
+            request = self.ingest.decode(payload, "protobuf")
         except PayloadError as exc:
             message = str(exc)
         else:

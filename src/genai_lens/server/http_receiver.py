@@ -24,7 +24,6 @@ from genai_lens.server.otlp_codec import (
     Format,
     PayloadError,
     PayloadTooLarge,
-    decode_request,
     decompress,
     encode_message,
     export_response,
@@ -199,7 +198,7 @@ class OtlpHttpHandler(BaseHTTPRequestHandler):
             return
         try:
             data = decompress(body, self.headers.get("Content-Encoding"), config.max_request_bytes)
-            request = decode_request(data, fmt)
+            request = self.state.ingest.decode(data, fmt)
         except PayloadTooLarge as exc:
             self._error(413, code_pb2.RESOURCE_EXHAUSTED, str(exc), fmt)
             return

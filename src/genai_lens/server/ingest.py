@@ -15,15 +15,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from genai_lens.processor.native_pipeline import NativePlan
 from genai_lens.processor.pipeline import Pipeline, span_views
 from genai_lens.processor.span_view import SpanView
+from genai_lens.processor.stage import Stage
 from genai_lens.processor.stats import Stats
-from genai_lens.server.otlp_codec import count_spans, reject_invalid_spans
+from genai_lens.server.otlp_codec import (
+    DECODE_ERROR,
+    Format,
+    PayloadError,
+    count_spans,
+    decode_request,
+    reject_invalid_spans,
+)
 from genai_lens.server.queue import BoundedQueue
 
 log = logging.getLogger("genai_lens.server")
@@ -61,6 +71,8 @@ class Ingest:
         self.stats = stats
         self.retry_after = retry_after
         self._pipeline_lock = threading.Lock()
+        self.native = NativePlan.build(self.stage_names, self.pipeline.stages)
+        """How the native core runs the stages, or ``None`` (not installed, switched off, or no stage can)."""
         stats.describe(
             "genai_lens_spans_received_total",
             "Spans received, by protocol (a refused request counts again on retry).",
@@ -78,9 +90,26 @@ class Ingest:
     def request_outcome(self, protocol: str, outcome: str) -> None:
         self.stats.add("genai_lens_requests_total", protocol=protocol, outcome=outcome)
 
-    def accept(self, request: ExportTraceServiceRequest, protocol: str, wire_size: int) -> IngestResult:
-        rejected, message = reject_invalid_spans(request)
-        spans = count_spans(request)
+    def decode(self, data: bytes, fmt: Format) -> ExportTraceServiceRequest | Any:
+        """The request body decoded: a native ``Batch`` when the native core runs the stages, else upb.
+
+        Raises :class:`PayloadError` (the same message on both paths) when the body is malformed.
+        """
+        if self.native is not None and fmt == "protobuf":
+            try:
+                return self.native.decode(data)
+            except ValueError:
+                raise PayloadError(f"malformed protobuf ExportTraceServiceRequest ({DECODE_ERROR})") from None
+        return decode_request(data, fmt)
+
+    def accept(self, request: ExportTraceServiceRequest | Any, protocol: str, wire_size: int) -> IngestResult:
+        """Validate, run the stages and queue a decoded request (from :meth:`decode`), or refuse it."""
+        if isinstance(request, ExportTraceServiceRequest):
+            rejected, message = reject_invalid_spans(request)
+            spans = count_spans(request)
+        else:  # a native Batch
+            rejected, message = request.reject_invalid_spans()
+            spans = request.span_count()
         self.stats.add("genai_lens_spans_received_total", spans + rejected, protocol=protocol)
         if rejected:
             self.stats.add("genai_lens_spans_rejected_total", rejected, reason="invalid_id")
@@ -88,8 +117,12 @@ class Ingest:
             return IngestResult(True, rejected, message)
         if not self.queue.has_room(wire_size):
             return self._refuse(spans, "queue_full")
-        self.run_stages(request)
-        refusal = self.queue.offer(request.SerializeToString(), spans)
+        if self.native is not None and not isinstance(request, ExportTraceServiceRequest):
+            payload = self._run_native(self.native, request)
+        else:
+            self.run_stages(request)
+            payload = request.SerializeToString()
+        refusal = self.queue.offer(payload, spans)
         if refusal is not None:
             return self._refuse(spans, refusal)
         return IngestResult(True, rejected, message)
@@ -105,20 +138,34 @@ class Ingest:
         if not views:
             return
         with self._pipeline_lock:
-            self._run_locked(views)
+            self._run_python(zip(self.stage_names, self.pipeline.stages, strict=True), views)
 
-    def _run_locked(self, views: list[SpanView]) -> None:
-        for name, stage in zip(self.stage_names, self.pipeline.stages, strict=True):
-            started = time.perf_counter()
-            try:
-                stage.process_batch(views)
-            except Exception as exc:  # contain any stage bug: count it, keep the batch moving
-                self.stats.add("genai_lens_stage_errors_total", stage=name, error=type(exc).__name__)
-                log.error(
-                    "processor '%s' raised %s on a batch of %d spans; forwarding the batch",
-                    name,
-                    type(exc).__name__,
-                    len(views),
-                )
-            finally:
-                self.stats.add("genai_lens_stage_seconds_total", time.perf_counter() - started, stage=name)
+    def _run_native(self, plan: NativePlan, batch: Any) -> bytes:
+        """The native steps on the batch, then the Python stages (if any) on its upb decoding; the payload."""
+        with self._pipeline_lock:
+            for name, step in plan.native:
+                self._run_stage(name, step.run, batch, batch.span_count())
+            if not plan.python:
+                return batch.encode()
+            request = ExportTraceServiceRequest.FromString(batch.encode())
+            self._run_python(plan.python, span_views(request))
+        return request.SerializeToString()
+
+    def _run_python(self, stages: Iterable[tuple[str, Stage]], views: list[SpanView]) -> None:
+        for name, stage in stages:
+            self._run_stage(name, stage.process_batch, views, len(views))
+
+    def _run_stage(self, name: str, run: Callable[[Any], None], spans: Any, count: int) -> None:
+        started = time.perf_counter()
+        try:
+            run(spans)
+        except Exception as exc:  # contain any stage bug: count it, keep the batch moving
+            self.stats.add("genai_lens_stage_errors_total", stage=name, error=type(exc).__name__)
+            log.error(
+                "processor '%s' raised %s on a batch of %d spans; forwarding the batch",
+                name,
+                type(exc).__name__,
+                count,
+            )
+        finally:
+            self.stats.add("genai_lens_stage_seconds_total", time.perf_counter() - started, stage=name)

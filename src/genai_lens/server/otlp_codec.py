@@ -26,6 +26,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 Format = Literal["protobuf", "json"]
 PROTOBUF_CONTENT_TYPE = "application/x-protobuf"
 JSON_CONTENT_TYPE = "application/json"
+DECODE_ERROR = "DecodeError"
+"""The error class named when protobuf bytes do not parse (the native decoder says the same)."""
 
 
 class PayloadError(ValueError):

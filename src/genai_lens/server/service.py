@@ -112,9 +112,12 @@ class Service:
         parts = [f"{k}={v}" for k, v in self.addresses.items()]
         processors = ",".join(p.name for p in self.config.processors) or "none"
         queue = f"disk:{self.config.queue.directory}" if self.config.queue.directory else "memory"
+        plan = self.ingest.native
+        native = ",".join(name for name, _ in plan.native) if plan is not None else "none"
         return (
             f"genai-lens serve started: {' '.join(parts)} exporter={self.config.exporter.name} "
-            f"processors={processors} queue={queue} worker={self.worker_index} pid={os.getpid()}"
+            f"processors={processors} native={native} queue={queue} worker={self.worker_index} "
+            f"pid={os.getpid()}"
         )
 
     def request_stop(self) -> None:
