@@ -10,7 +10,7 @@ stage that edits values behind the view's back (``get_any``, or the message itse
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
@@ -129,6 +129,53 @@ class SpanView:
         self._values.pop(key, None)  # the caller may edit it
         return self.span.attributes[i].value
 
+    def string_items(self, key: str) -> list[str]:
+        """The strings of ``key``: a string gives itself, an array its items (a non-string item reads as
+        ``""``), anything else none. Read from the message: cheaper than converting an array to a list."""
+        i = self._index.get(key)
+        if i is None:
+            return []
+        value = self.span.attributes[i].value
+        kind = value.WhichOneof("value")
+        if kind == "array_value":
+            return [item.string_value for item in value.array_value.values]
+        if kind == "string_value":
+            return [value.string_value]
+        return []
+
+    def prefixed_items(self, prefixes: tuple[str, ...]) -> list[tuple[str, AttributeValue]]:
+        """``(key, value)`` of the attributes whose key starts with one of ``prefixes``, in message order
+        (repeated keys included); the other values are not converted."""
+        attributes = self.span.attributes
+        return [(kv.key, any_to_python(kv.value)) for kv in attributes if kv.key.startswith(prefixes)]
+
+    def map_array_strings(self, key: str, fix: Callable[[str], str]) -> bool:
+        """Replace each string item of the array ``key`` by ``fix(item)`` in place (other items kept);
+        ``False`` when ``key`` is absent or not an array. Cheaper than converting the list and back."""
+        i = self._index.get(key)
+        if i is None:
+            return False
+        value = self.span.attributes[i].value
+        if not value.HasField("array_value"):
+            return False
+        self._values.pop(key, None)
+        for item in value.array_value.values:
+            if item.HasField("string_value"):
+                fixed = fix(item.string_value)
+                if fixed != item.string_value:
+                    item.string_value = fixed
+        return True
+
+    def event_string(self, event_name: str, key: str) -> str | None:
+        """The string value (``""`` for another kind) of ``key`` on the first event named ``event_name``
+        that has it; ``None`` when there is none."""
+        for event in self.span.events:
+            if event.name == event_name:
+                for kv in event.attributes:
+                    if kv.key == key:
+                        return kv.value.string_value
+        return None
+
     def forget_values(self) -> None:
         """Drop the cached values: the span's attributes were edited in place."""
         self._values.clear()
@@ -190,6 +237,11 @@ class SpanView:
             self._resource_index = {kv.key: i for i, kv in enumerate(self.resource.attributes)}
         i = self._resource_index.get(key)
         return default if i is None else any_to_python(self.resource.attributes[i].value)
+
+    @property
+    def resource_key(self) -> int:
+        """Tells the span's resource apart from the other resources of the same batch (a hashable)."""
+        return id(self.resource)  # the views of one batch hold their resources, so ids stay unique
 
     # -- convenience -----------------------------------------------------------------------------
     @property

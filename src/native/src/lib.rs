@@ -7,11 +7,17 @@
 use pyo3::prelude::*;
 
 pub mod batch;
+pub mod normalize;
 pub mod values;
+pub mod view;
 
 #[pymodule]
 fn genai_lens_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batch::Batch>()?;
+    m.add_class::<normalize::Normalizer>()?;
+    m.add_class::<view::NativeSpanView>()?;
+    m.add_class::<view::NativeStatus>()?;
+    m.add_class::<view::NativeScope>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -29,8 +29,15 @@ from genai_lens.processor.anomaly.baseline import RobustBaseline
 from genai_lens.processor.anomaly.categorical import categorical_flags
 from genai_lens.processor.anomaly.store import BaselineKey, BaselineStore, write_atomically
 from genai_lens.processor.cost.usage import as_count, is_genai_span, read_usage
+from genai_lens.processor.native_views import view_step
 from genai_lens.processor.span_view import SpanView
-from genai_lens.processor.stage import Stage, StageConfigError, StageContext, reject_unknown_keys
+from genai_lens.processor.stage import (
+    NativeStep,
+    Stage,
+    StageConfigError,
+    StageContext,
+    reject_unknown_keys,
+)
 from genai_lens.semconv import GEN_AI_USAGE_COST, GENAI_LENS_ANOMALY_FLAGS, GENAI_LENS_ANOMALY_SCORE
 from genai_lens.semconv import GenaiLensAnomalyFlagsValues as Flag
 
@@ -137,6 +144,10 @@ class AnomalyStage(Stage):
     def process_span(self, span: SpanView) -> None:
         self.process_batch([span])
 
+    def native_step(self) -> NativeStep | None:
+        """This stage's own ``process_batch`` over native span views (Python logic, native attributes)."""
+        return view_step(self)
+
     def _process(self, span: SpanView, services: dict[int, str], counts: dict[str, int]) -> None:
         """Flag and score one GenAI span; the caller holds the lock and counts the flags."""
         usage = read_usage(span)
@@ -212,7 +223,7 @@ class AnomalyStage(Stage):
 
 def _key(span: SpanView, services: dict[int, str]) -> BaselineKey:
     """The span's baseline key; ``service.name`` is read once per resource of the batch (``services``)."""
-    resource_id = id(span.resource)  # the views of one batch hold their resources, so ids stay unique
+    resource_id = span.resource_key
     service = services.get(resource_id)
     if service is None:
         service = services[resource_id] = _text(span.resource_get(SERVICE_NAME))

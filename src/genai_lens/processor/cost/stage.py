@@ -27,8 +27,15 @@ from genai_lens.processor.cost.nesting import SpanKey, span_key, wrapper_duplica
 from genai_lens.processor.cost.overrides import PriceOverrides
 from genai_lens.processor.cost.price_table import PRICING_VERSION, PriceTable
 from genai_lens.processor.cost.usage import TokenUsage, is_model_call, read_usage
+from genai_lens.processor.native_views import view_step
 from genai_lens.processor.span_view import SpanView
-from genai_lens.processor.stage import Stage, StageConfigError, StageContext, reject_unknown_keys
+from genai_lens.processor.stage import (
+    NativeStep,
+    Stage,
+    StageConfigError,
+    StageContext,
+    reject_unknown_keys,
+)
 from genai_lens.semconv import (
     GEN_AI_USAGE_COST,
     GENAI_LENS_COST_CACHE_CREATION,
@@ -127,6 +134,10 @@ class CostStage(Stage):
 
     def process_span(self, span: SpanView) -> None:
         self.process_batch([span])
+
+    def native_step(self) -> NativeStep | None:
+        """This stage's own ``process_batch`` over native span views (Python logic, native attributes)."""
+        return view_step(self)
 
     def _price(
         self, span: SpanView, usage: TokenUsage, costs: dict[tuple[str, str], float], unpriced: dict[str, int]

@@ -14,7 +14,7 @@ from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ga
 
-from genai_lens.processor.span_view import AttributeValue, SpanView, any_to_python
+from genai_lens.processor.span_view import AttributeValue, SpanView
 
 _OP = ga.GenAiOperationNameValues
 _PROVIDER = ga.GenAiProviderNameValues
@@ -501,17 +501,16 @@ def collect_indexed(view: SpanView, prefixes: tuple[str, ...]) -> tuple[dict[str
     """All ``{prefix}N.rest`` attributes grouped by prefix and N, in one pass; also the keys used.
 
     Keys under a prefix without a numeric index (``gen_ai.prompt.name``) are not content and are skipped.
-    One read-only walk over the message's attributes: content keys are many and read once, so looking
-    each up through the view (and caching it there) would cost more than it saves. How a key splits is
-    remembered per key name, since the spans of one instrumentation repeat the same names.
+    One read-only walk over the attributes under the prefixes: content keys are many and read once, so
+    looking each up through the view (and caching it there) would cost more than it saves. How a key splits
+    is remembered per key name, since the spans of one instrumentation repeat the same names.
     """
     groups: dict[str, dict[int, dict[str, Any]]] = {prefix: {} for prefix in prefixes}
     used: list[str] = []
     known = _KEY_PARTS.get(prefixes)
     if known is None or len(known) > _KEY_PARTS_LIMIT:
         known = _KEY_PARTS[prefixes] = {}
-    for kv in view.span.attributes:
-        key = kv.key
+    for key, value in view.prefixed_items(prefixes):
         try:
             parts = known[key]
         except KeyError:
@@ -524,9 +523,9 @@ def collect_indexed(view: SpanView, prefixes: tuple[str, ...]) -> tuple[dict[str
         if fields is None:
             fields = by_index[index] = {}
         elif rest in fields and key in used:
-            fields[rest] = any_to_python(kv.value)  # a repeated key: the last value wins, as in the index
+            fields[rest] = value  # a repeated key: the last value wins, as in the index
             continue
-        fields[rest] = any_to_python(kv.value)
+        fields[rest] = value
         used.append(key)
     return {prefix: sorted(items.items()) for prefix, items in groups.items()}, used
 

@@ -80,19 +80,14 @@ def legacy_output_messages(value: Any, reasons: list[str] | None) -> list[dict[s
 
 
 def event_value(view: Any, event_name: str, key: str) -> Any:
-    for event in view.span.events:
-        if event.name == event_name:
-            for kv in event.attributes:
-                if kv.key == key:
-                    return kv.value.string_value
-    return None
+    return view.event_string(event_name, key)
 
 
 def map_content(edit: m.SpanEdit) -> None:
     view = edit.view
     prompt = view.get(ga.GEN_AI_PROMPT)
     completion = view.get(ga.GEN_AI_COMPLETION)
-    if (prompt is None or completion is None) and len(view.span.events):
+    if prompt is None or completion is None:
         prompt = prompt if prompt is not None else event_value(view, PROMPT_EVENT, ga.GEN_AI_PROMPT)
         completion = (
             completion

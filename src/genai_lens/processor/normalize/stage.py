@@ -35,7 +35,7 @@ from genai_lens.processor.normalize.mapping import (
     set_span_name,
 )
 from genai_lens.processor.span_view import SpanView
-from genai_lens.processor.stage import Stage, StageConfigError, StageContext, reject_unknown_keys
+from genai_lens.processor.stage import NativeStep, Stage, StageConfigError, StageContext, reject_unknown_keys
 from genai_lens.processor.stats import Stats
 from genai_lens.semconv import GENAI_LENS_NORMALIZE_SOURCE_DIALECT
 
@@ -144,6 +144,11 @@ class NormalizeStage(Stage):
     def process_span(self, span: SpanView) -> None:
         self.process_batch([span])
 
+    def native_step(self) -> NativeStep | None:
+        from genai_lens.processor.normalize.native import native_normalize
+
+        return native_normalize(self, tuple(self._mappers), self._stats)
+
     def _normalize(self, view: SpanView) -> tuple[str, SpanEdit] | None:
         """Normalize one span in place; the dialect and what was done, or ``None`` if left untouched."""
         dialect = d.detect(view)
@@ -182,15 +187,9 @@ def fix_values(view: SpanView, edit: SpanEdit | None = None) -> None:
         written = edit.written.get(ga.GEN_AI_RESPONSE_FINISH_REASONS)
         if type(written) is list and all(type(r) is str and normalize_finish_reason(r) == r for r in written):
             return  # the mapper wrote them normalized
-    reasons = view.get_any(ga.GEN_AI_RESPONSE_FINISH_REASONS)
-    if reasons is None:
+    if ga.GEN_AI_RESPONSE_FINISH_REASONS not in view:
         return
-    if reasons.HasField("array_value"):  # edited in place: cheaper than converting the list and back
-        for item in reasons.array_value.values:
-            if item.HasField("string_value"):
-                fixed = normalize_finish_reason(item.string_value)
-                if fixed != item.string_value:
-                    item.string_value = fixed
-    else:  # a scalar where OTel wants a string array
+    if not view.map_array_strings(ga.GEN_AI_RESPONSE_FINISH_REASONS, normalize_finish_reason):
+        # a scalar where OTel wants a string array
         values = normalize_finish_reasons(as_str_list(view.get(ga.GEN_AI_RESPONSE_FINISH_REASONS)))
         view.set(ga.GEN_AI_RESPONSE_FINISH_REASONS, values or [])
