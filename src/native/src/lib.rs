@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 
 pub mod batch;
 pub mod normalize;
+pub mod redact;
 pub mod values;
 pub mod view;
 
@@ -15,6 +16,7 @@ pub mod view;
 fn genai_lens_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batch::Batch>()?;
     m.add_class::<normalize::Normalizer>()?;
+    m.add_class::<redact::Redactor>()?;
     m.add_class::<view::NativeSpanView>()?;
     m.add_class::<view::NativeStatus>()?;
     m.add_class::<view::NativeScope>()?;

@@ -17,7 +17,7 @@ from genai_lens.processor.redact.ner import NerUnavailable, build_recognizer
 from genai_lens.processor.redact.scanner import EntityRecognizer, Scanner
 from genai_lens.processor.redact.span_redactor import SpanRedactor
 from genai_lens.processor.span_view import SpanView
-from genai_lens.processor.stage import Stage, StageConfigError, StageContext
+from genai_lens.processor.stage import NativeStep, Stage, StageConfigError, StageContext
 from genai_lens.semconv import GENAI_LENS_REDACTION_COUNT, GENAI_LENS_REDACTION_TYPES
 from genai_lens.semconv import GenaiLensRedactionTypesValues as RedactionType
 
@@ -88,6 +88,14 @@ class RedactStage(Stage):
                 totals.update(found)
         for kind, n in totals.items():
             self.stats.add(REDACTIONS_METRIC, n, type=kind)
+
+    def native_step(self) -> NativeStep | None:
+        """The native-core step, for the configurations the batch path serves (else ``None``)."""
+        if self.batch is None:  # user patterns, NER or drop mode: only the Python stage
+            return None
+        from genai_lens.processor.redact.native import native_redact
+
+        return native_redact(self)
 
     def process_span(self, span: SpanView) -> None:
         try:
