@@ -11,9 +11,17 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-static EMPTY_RESOURCE: Resource = Resource { attributes: Vec::new(), dropped_attributes_count: 0, entity_refs: Vec::new() };
-static EMPTY_SCOPE: InstrumentationScope =
-    InstrumentationScope { name: String::new(), version: String::new(), attributes: Vec::new(), dropped_attributes_count: 0 };
+static EMPTY_RESOURCE: Resource = Resource {
+    attributes: Vec::new(),
+    dropped_attributes_count: 0,
+    entity_refs: Vec::new(),
+};
+static EMPTY_SCOPE: InstrumentationScope = InstrumentationScope {
+    name: String::new(),
+    version: String::new(),
+    attributes: Vec::new(),
+    dropped_attributes_count: 0,
+};
 
 /// A decoded `ExportTraceServiceRequest`; stages edit it in place, `encode` serializes it once at the end.
 #[pyclass(module = "genai_lens_native")]
@@ -23,7 +31,10 @@ pub struct Batch {
 
 impl Batch {
     /// Visit every span in request order with its resource and scope (empty ones when absent).
-    pub fn for_each_span_mut(&mut self, mut visit: impl FnMut(usize, &Resource, &InstrumentationScope, &mut Span)) {
+    pub fn for_each_span_mut(
+        &mut self,
+        mut visit: impl FnMut(usize, &Resource, &InstrumentationScope, &mut Span),
+    ) {
         let mut index = 0;
         for resource_spans in &mut self.request.resource_spans {
             let resource = resource_spans.resource.as_ref().unwrap_or(&EMPTY_RESOURCE);
@@ -90,8 +101,14 @@ impl Batch {
         if rejected == 0 {
             return (0, String::new());
         }
-        let parts: Vec<String> = reasons.iter().map(|(reason, count)| format!("{count} span(s): {reason}")).collect();
-        (rejected, format!("rejected {rejected} span(s): {}", parts.join("; ")))
+        let parts: Vec<String> = reasons
+            .iter()
+            .map(|(reason, count)| format!("{count} span(s): {reason}"))
+            .collect();
+        (
+            rejected,
+            format!("rejected {rejected} span(s): {}", parts.join("; ")),
+        )
     }
 
     /// Number of spans in the request.
@@ -117,7 +134,10 @@ fn check_id(field: &str, value: &[u8], length: usize, optional: bool) -> Option<
         return None;
     }
     if value.len() != length {
-        return Some(format!("invalid {field} length (got {} bytes, want {length})", value.len()));
+        return Some(format!(
+            "invalid {field} length (got {} bytes, want {length})",
+            value.len()
+        ));
     }
     if value.iter().all(|&b| b == 0) {
         return Some(format!("invalid {field} (all zeros)"));

@@ -5,7 +5,11 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 
 /// The value of `key` in `attributes`, if present (linear: OTLP attribute lists are short and unsorted).
 pub fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
-    attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref()).and_then(|v| v.value.as_ref())
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.as_ref())
 }
 
 /// The string value of `key`, if present and a string.
@@ -21,6 +25,10 @@ pub fn set(attributes: &mut Vec<KeyValue>, key: &str, value: Value) {
     if let Some(kv) = attributes.iter_mut().find(|kv| kv.key == key) {
         kv.value = Some(AnyValue { value: Some(value) });
     } else {
-        attributes.push(KeyValue { key: key.to_string(), value: Some(AnyValue { value: Some(value) }), ..Default::default() });
+        attributes.push(KeyValue {
+            key: key.to_string(),
+            value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
+        });
     }
 }

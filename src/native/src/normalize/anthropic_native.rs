@@ -10,7 +10,10 @@ pub const RENAMES: Table = &[
         "gen_ai.usage.cache_write.input_tokens",
         "gen_ai.usage.cache_creation.input_tokens",
     ),
-    ("anthropic.message.stop_reason", "gen_ai.response.finish_reasons"),
+    (
+        "anthropic.message.stop_reason",
+        "gen_ai.response.finish_reasons",
+    ),
 ];
 
 /// `add_finish_reason`: the output-message schema requires one; the SDK leaves it out.

@@ -99,11 +99,14 @@ fn marker(key: &str) -> u64 {
         | "gen_ai.is_streaming"
         | "gen_ai.usage.reasoning_tokens"
         | "gen_ai.openai.api_base" => M_OLL_NEW,
-        "gen_ai.usage.token_count_estimated" | "gen_ai.request.type" | "gen_ai.server.ttft" => M_GENAI_OTEL,
-        "gen_ai.client.token.usage" | "gen_ai.sdk.version" => M_OPENLIT,
-        "gen_ai.usage.prompt_tokens" | "gen_ai.usage.completion_tokens" | "gen_ai.prompt" | "gen_ai.completion" => {
-            M_OTEL_LEGACY
+        "gen_ai.usage.token_count_estimated" | "gen_ai.request.type" | "gen_ai.server.ttft" => {
+            M_GENAI_OTEL
         }
+        "gen_ai.client.token.usage" | "gen_ai.sdk.version" => M_OPENLIT,
+        "gen_ai.usage.prompt_tokens"
+        | "gen_ai.usage.completion_tokens"
+        | "gen_ai.prompt"
+        | "gen_ai.completion" => M_OTEL_LEGACY,
         _ => 0,
     }
 }

@@ -42,14 +42,20 @@ fn field<'a>(view: &'a View, group: &RawGroup, key: &str) -> Option<Field<'a>> {
 
 /// The messages as JSON, or `None` when one of them has another shape (or there are none).
 /// `outputs` is `None` for input messages, else the span's finish reasons (maybe none) for output ones.
-pub fn messages(view: &View, group: &RawIndexed, shape: &Shape, outputs: Option<&[String]>) -> Option<String> {
+pub fn messages(
+    view: &View,
+    group: &RawIndexed,
+    shape: &Shape,
+    outputs: Option<&[String]>,
+) -> Option<String> {
     if group.is_empty() {
         return None;
     }
     let mut out = String::with_capacity(64);
     out.push('[');
     for (position, message) in group.iter().enumerate() {
-        let known = |k: &str| k == shape.role || k == shape.content || shape.finish_reason == Some(k);
+        let known =
+            |k: &str| k == shape.role || k == shape.content || shape.finish_reason == Some(k);
         if !message.fields.iter().all(|f| known(f.rest(view))) {
             return None;
         }
@@ -82,8 +88,9 @@ pub fn messages(view: &View, group: &RawIndexed, shape: &Shape, outputs: Option<
                 },
                 None => None,
             };
-            let reason =
-                own.or_else(|| (!reasons.is_empty()).then(|| reasons[position.min(reasons.len() - 1)].clone()));
+            let reason = own.or_else(|| {
+                (!reasons.is_empty()).then(|| reasons[position.min(reasons.len() - 1)].clone())
+            });
             let finish = match reason.filter(|r| !r.is_empty()) {
                 // OpenLLMetry normalizes the reason it picked; OpenInference's span reasons already are
                 Some(r) if shape.finish_reason.is_some() => normalize_finish_reason(&r),

@@ -2,7 +2,8 @@
 //! (de-duplicated, the current one wins), system instructions, `llm.tools`, and OpenLLMetry-style content.
 
 use super::mapping::{
-    convert, text_part, tool_definition, Edit, Table, OPERATION, SYSTEM_INSTRUCTIONS, TOOL_DEFINITIONS,
+    convert, text_part, tool_definition, Edit, Table, OPERATION, SYSTEM_INSTRUCTIONS,
+    TOOL_DEFINITIONS,
 };
 use super::openllmetry_legacy;
 use super::pyjson::{dump_json, parse_json};
@@ -11,13 +12,22 @@ use super::pyvalue::{as_str, PV, R};
 pub const RENAMES: Table = &[
     ("gen_ai.system", "gen_ai.provider.name"),
     ("gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens"),
-    ("gen_ai.usage.completion_tokens", "gen_ai.usage.output_tokens"),
+    (
+        "gen_ai.usage.completion_tokens",
+        "gen_ai.usage.output_tokens",
+    ),
     (
         "gen_ai.usage.cache_write.input_tokens",
         "gen_ai.usage.cache_creation.input_tokens",
     ),
-    ("gen_ai.usage.reasoning_tokens", "gen_ai.usage.reasoning.output_tokens"),
-    ("gen_ai.response.finish_reason", "gen_ai.response.finish_reasons"),
+    (
+        "gen_ai.usage.reasoning_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
+    (
+        "gen_ai.response.finish_reason",
+        "gen_ai.response.finish_reasons",
+    ),
     ("gen_ai.request.type", "gen_ai.operation.name"),
     (
         "gen_ai.server.time_to_first_token",
@@ -32,8 +42,8 @@ const SYSTEM_KEYS: [&str; 2] = ["gen_ai.prompt.system", "gen_ai.request.instruct
 fn operation(value: &PV) -> PV {
     match value.as_str_ref() {
         Some(
-            op @ ("chat" | "create_agent" | "embeddings" | "execute_tool" | "generate_content" | "invoke_agent"
-            | "invoke_workflow" | "retrieval" | "text_completion"),
+            op @ ("chat" | "create_agent" | "embeddings" | "execute_tool" | "generate_content"
+            | "invoke_agent" | "invoke_workflow" | "retrieval" | "text_completion"),
         ) => PV::s(op),
         Some("completion") => PV::s("text_completion"),
         Some("embedding") => PV::s("embeddings"),

@@ -3,8 +3,8 @@
 
 use super::pyjson::{dump_json, parse_json};
 use super::pyvalue::{
-    as_bool, as_float, as_int, as_str, as_str_list, dict, dict_get, dict_set, py_lower, py_str, py_strip, Fallback, PV,
-    R,
+    as_bool, as_float, as_int, as_str, as_str_list, dict, dict_get, dict_set, py_lower, py_str,
+    py_strip, Fallback, PV, R,
 };
 use super::view::View;
 
@@ -119,7 +119,12 @@ impl<'v, 'a> Edit<'v, 'a> {
     }
 
     /// `SpanEdit.copy` with the target's converter from `converters`.
-    pub fn copy_with(&mut self, source: &'static str, target: &str, converters: Converters) -> R<bool> {
+    pub fn copy_with(
+        &mut self,
+        source: &'static str,
+        target: &str,
+        converters: Converters,
+    ) -> R<bool> {
         let Some(pos) = self.view.position(source) else {
             return Ok(false);
         };
@@ -157,7 +162,9 @@ impl<'v, 'a> Edit<'v, 'a> {
 /// to Python (its identity shortcut makes `nan == nan` true inside containers).
 pub fn py_deep_eq(a: &PV, b: &PV) -> R<bool> {
     Ok(match (a, b) {
-        (PV::Float(f), _) | (_, PV::Float(f)) if f.is_nan() => return Err(Fallback("NaN equality")),
+        (PV::Float(f), _) | (_, PV::Float(f)) if f.is_nan() => {
+            return Err(Fallback("NaN equality"))
+        }
         (PV::List(x), PV::List(y)) => {
             if x.len() != y.len() {
                 return Ok(false);
@@ -181,7 +188,9 @@ pub fn py_deep_eq(a: &PV, b: &PV) -> R<bool> {
             }
             true
         }
-        (PV::BigInt(_), PV::Float(_)) | (PV::Float(_), PV::BigInt(_)) => return Err(Fallback("big int equality")),
+        (PV::BigInt(_), PV::Float(_)) | (PV::Float(_), PV::BigInt(_)) => {
+            return Err(Fallback("big int equality"))
+        }
         (PV::List(_) | PV::Dict(_), _) | (_, PV::List(_) | PV::Dict(_)) => false,
         _ => super::pyvalue::py_eq(a, b),
     })
@@ -233,12 +242,12 @@ fn provider_alias(key: &str) -> Option<&'static str> {
         "groq" => "groq",
         "deepseek" => "deepseek",
         "perplexity" => "perplexity",
-        "azure.ai.openai" | "az.ai.openai" | "azure_openai" | "azure-openai" | "azure.openai" | "azure" => {
-            "azure.ai.openai"
-        }
+        "azure.ai.openai" | "az.ai.openai" | "azure_openai" | "azure-openai" | "azure.openai"
+        | "azure" => "azure.ai.openai",
         "azure.ai.inference" | "az.ai.inference" | "azure_ai_inference" => "azure.ai.inference",
         "aws.bedrock" | "aws_bedrock" | "bedrock" | "amazon-bedrock" | "aws" => "aws.bedrock",
-        "gcp.vertex_ai" | "vertex_ai" | "vertexai" | "vertex" | "google.vertex" | "google-vertex" => "gcp.vertex_ai",
+        "gcp.vertex_ai" | "vertex_ai" | "vertexai" | "vertex" | "google.vertex"
+        | "google-vertex" => "gcp.vertex_ai",
         "gcp.gemini"
         | "gemini"
         | "google"
@@ -316,7 +325,10 @@ pub fn normalize_finish_reasons(values: Option<Vec<String>>) -> Option<Vec<Strin
 // -- content builders -----------------------------------------------------------------------------------
 
 pub fn text_part(text: String) -> PV {
-    PV::Dict(vec![("type".into(), PV::s("text")), ("content".into(), PV::Str(text))])
+    PV::Dict(vec![
+        ("type".into(), PV::s("text")),
+        ("content".into(), PV::Str(text)),
+    ])
 }
 
 fn opt_str(value: Option<String>) -> PV {
@@ -385,7 +397,9 @@ pub fn block_to_part(block: &[(String, PV)]) -> R<PV> {
         Some("tool_result" | "tool-result" | "function_call_output") => {
             return tool_response_part(
                 first(block, &["tool_use_id", "toolCallId", "call_id"]).unwrap_or(&NONE),
-                first(block, &["content", "output", "result"]).unwrap_or(&NONE).clone(),
+                first(block, &["content", "output", "result"])
+                    .unwrap_or(&NONE)
+                    .clone(),
             );
         }
         Some("thinking" | "reasoning") => {
@@ -393,7 +407,10 @@ pub fn block_to_part(block: &[(String, PV)]) -> R<PV> {
                 Some(v) => text_or_json(v)?,
                 None => String::new(),
             };
-            return Ok(dict(vec![("type", PV::s("reasoning")), ("content", PV::Str(text))]));
+            return Ok(dict(vec![
+                ("type", PV::s("reasoning")),
+                ("content", PV::Str(text)),
+            ]));
         }
         Some("image_url") => {
             let image = dict_get(block, "image_url").unwrap_or(&NONE);
@@ -415,10 +432,15 @@ pub fn block_to_part(block: &[(String, PV)]) -> R<PV> {
                     return Ok(dict(vec![
                         ("type", PV::s("blob")),
                         ("modality", PV::s("image")),
-                        ("mime_type", dict_get(source, "media_type").cloned().unwrap_or(PV::None)),
+                        (
+                            "mime_type",
+                            dict_get(source, "media_type").cloned().unwrap_or(PV::None),
+                        ),
                         (
                             "content",
-                            dict_get(source, "data").cloned().unwrap_or_else(|| PV::s("")),
+                            dict_get(source, "data")
+                                .cloned()
+                                .unwrap_or_else(|| PV::s("")),
                         ),
                     ]));
                 }
@@ -491,7 +513,12 @@ pub fn tool_definition(tool: &PV) -> R<PV> {
     let owned;
     let tool = if let PV::Str(text) = tool {
         match parse_json(text)? {
-            PV::None => return Ok(dict(vec![("type", PV::s("function")), ("name", tool.clone())])),
+            PV::None => {
+                return Ok(dict(vec![
+                    ("type", PV::s("function")),
+                    ("name", tool.clone()),
+                ]))
+            }
             parsed => {
                 owned = parsed;
                 &owned
@@ -500,8 +527,12 @@ pub fn tool_definition(tool: &PV) -> R<PV> {
     } else {
         tool
     };
-    let PV::Dict(items) = tool else { return Ok(tool.clone()) };
-    let kind = dict_get(items, "type").cloned().unwrap_or_else(|| PV::s("function"));
+    let PV::Dict(items) = tool else {
+        return Ok(tool.clone());
+    };
+    let kind = dict_get(items, "type")
+        .cloned()
+        .unwrap_or_else(|| PV::s("function"));
     let mut out = vec![("type".to_string(), kind)];
     if let Some(PV::Dict(inner)) = dict_get(items, "function") {
         for (k, v) in inner {
@@ -551,7 +582,11 @@ fn parse_index(text: &str) -> R<Option<String>> {
     }
     if text.bytes().all(|b| b.is_ascii_digit()) {
         let trimmed = text.trim_start_matches('0');
-        return Ok(Some(if trimmed.is_empty() { "0".into() } else { trimmed.into() }));
+        return Ok(Some(if trimmed.is_empty() {
+            "0".into()
+        } else {
+            trimmed.into()
+        }));
     }
     if text.chars().all(char::is_numeric) {
         return Err(Fallback("non-ASCII digits in an index"));
@@ -563,7 +598,10 @@ fn index_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-fn group_slot<V>(groups: &mut Vec<(String, Vec<(String, V)>)>, index: String) -> &mut Vec<(String, V)> {
+fn group_slot<V>(
+    groups: &mut Vec<(String, Vec<(String, V)>)>,
+    index: String,
+) -> &mut Vec<(String, V)> {
     let pos = match groups.iter().position(|(i, _)| *i == index) {
         Some(p) => p,
         None => {
@@ -582,7 +620,9 @@ fn sort_groups<V>(groups: &mut [(String, Vec<(String, V)>)]) {
 pub fn group_indexed(flat: &[(String, PV)], prefix: &str) -> R<Indexed> {
     let mut groups: Indexed = Vec::new();
     for (key, value) in flat {
-        let Some(tail) = key.strip_prefix(prefix) else { continue };
+        let Some(tail) = key.strip_prefix(prefix) else {
+            continue;
+        };
         let (index_text, rest) = tail.split_once('.').unwrap_or((tail, ""));
         let Some(index) = parse_index(index_text)? else {
             continue;
@@ -637,7 +677,11 @@ fn index_range(text: &str, offset: usize) -> R<Option<(usize, usize)>> {
     }
     if text.bytes().all(|b| b.is_ascii_digit()) {
         let zeros = text.len() - text.trim_start_matches('0').len();
-        let start = if zeros == text.len() { text.len() - 1 } else { zeros };
+        let start = if zeros == text.len() {
+            text.len() - 1
+        } else {
+            zeros
+        };
         return Ok(Some((offset + start, offset + text.len())));
     }
     if text.chars().all(char::is_numeric) {
@@ -665,7 +709,10 @@ pub fn collect_indexed(view: &View, prefixes: &[&str]) -> R<(Vec<RawIndexed>, Ve
             continue;
         };
         let index = &key[start..end];
-        let slot = match groups[which].iter().position(|g| g.index_text(view) == index) {
+        let slot = match groups[which]
+            .iter()
+            .position(|g| g.index_text(view) == index)
+        {
             Some(slot) => slot,
             None => {
                 groups[which].push(RawGroup {
@@ -743,12 +790,16 @@ pub fn set_span_name(view: &mut View) -> bool {
         return false;
     };
     let name = view.span.name.as_str();
-    if name == operation || (name.starts_with(operation) && name[operation.len()..].starts_with(' ')) {
+    if name == operation
+        || (name.starts_with(operation) && name[operation.len()..].starts_with(' '))
+    {
         return false;
     }
     let text = |key: &str| view.get_str(key).filter(|s| !s.is_empty());
     let target = match operation {
-        CHAT | TEXT_COMPLETION | EMBEDDINGS | GENERATE_CONTENT => text(REQUEST_MODEL).or_else(|| text(RESPONSE_MODEL)),
+        CHAT | TEXT_COMPLETION | EMBEDDINGS | GENERATE_CONTENT => {
+            text(REQUEST_MODEL).or_else(|| text(RESPONSE_MODEL))
+        }
         EXECUTE_TOOL => text(TOOL_NAME),
         INVOKE_AGENT | CREATE_AGENT => text(AGENT_NAME),
         RETRIEVAL => text(DATA_SOURCE_ID),

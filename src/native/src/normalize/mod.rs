@@ -32,8 +32,8 @@ use pyo3::types::PyBytes;
 use crate::batch::Batch;
 use detect::{detect, Dialect, SOURCE_DIALECT};
 use mapping::{
-    normalize_finish_reason, normalize_finish_reasons, normalize_provider, set_span_name, str_list, Edit,
-    FINISH_REASONS, PROVIDER,
+    normalize_finish_reason, normalize_finish_reasons, normalize_provider, set_span_name, str_list,
+    Edit, FINISH_REASONS, PROVIDER,
 };
 use pyvalue::{as_str_list, Fallback, PV, R};
 use view::View;
@@ -51,11 +51,15 @@ impl Normalizer {
     /// `dialects=None` enables all of them; an unknown dialect name raises ValueError.
     #[new]
     #[pyo3(signature = (*, keep_original=true, rename_spans=true, dialects=None))]
-    fn new(keep_original: bool, rename_spans: bool, dialects: Option<Vec<String>>) -> PyResult<Self> {
+    fn new(
+        keep_original: bool,
+        rename_spans: bool,
+        dialects: Option<Vec<String>>,
+    ) -> PyResult<Self> {
         let mut enabled = [dialects.is_none(); 9];
         for name in dialects.unwrap_or_default() {
-            let dialect =
-                Dialect::from_name(&name).ok_or_else(|| PyValueError::new_err(format!("unknown dialect {name:?}")))?;
+            let dialect = Dialect::from_name(&name)
+                .ok_or_else(|| PyValueError::new_err(format!("unknown dialect {name:?}")))?;
             enabled[dialect as usize] = true;
         }
         Ok(Normalizer {
@@ -146,7 +150,10 @@ impl Normalizer {
         }
         fix_values(&mut edit)?;
         let Edit {
-            view, consumed, notes, ..
+            view,
+            consumed,
+            notes,
+            ..
         } = edit;
         if self.rename_spans {
             set_span_name(view);
@@ -212,7 +219,11 @@ impl Batch {
         &mut self,
         py: Python<'_>,
         normalizer: &Normalizer,
-    ) -> PyResult<(Vec<(&'static str, u64)>, Vec<(&'static str, u64)>, Vec<usize>)> {
+    ) -> PyResult<(
+        Vec<(&'static str, u64)>,
+        Vec<(&'static str, u64)>,
+        Vec<usize>,
+    )> {
         let outcome = py.detach(|| {
             let mut out = Outcome::default();
             self.for_each_span_mut(|index, _resource, scope, span| {
@@ -229,21 +240,26 @@ impl Batch {
     }
 
     /// The span at request-order `index` as OTLP `Span` bytes, with its scope name (for the Python stage).
-    fn normalize_span_bytes<'py>(&mut self, py: Python<'py>, index: usize) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    fn normalize_span_bytes<'py>(
+        &mut self,
+        py: Python<'py>,
+        index: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let mut found: Option<(Vec<u8>, String)> = None;
         self.for_each_span_mut(|i, _resource, scope, span| {
             if i == index {
                 found = Some((span.encode_to_vec(), scope.name.clone()));
             }
         });
-        let (data, scope) = found.ok_or_else(|| PyIndexError::new_err("span index out of range"))?;
+        let (data, scope) =
+            found.ok_or_else(|| PyIndexError::new_err("span index out of range"))?;
         Ok((PyBytes::new(py, &data), scope))
     }
 
     /// Replace the span at `index` with decoded OTLP `Span` bytes (the Python stage's result).
     fn normalize_replace_span(&mut self, index: usize, data: &[u8]) -> PyResult<()> {
-        let replacement =
-            Span::decode(data).map_err(|err| PyValueError::new_err(format!("malformed OTLP span: {err}")))?;
+        let replacement = Span::decode(data)
+            .map_err(|err| PyValueError::new_err(format!("malformed OTLP span: {err}")))?;
         let mut slot = Some(replacement);
         self.for_each_span_mut(|i, _resource, _scope, span| {
             if i == index {

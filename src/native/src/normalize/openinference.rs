@@ -4,15 +4,18 @@
 
 use super::fast;
 use super::mapping::{
-    collect_indexed, content_to_parts, convert, group_indexed, join_text_parts, normalize_finish_reasons,
-    normalize_provider, output_message, str_list, str_of, take, text_part, tool_call_part, tool_definition,
-    tool_response_part, Edit, Fields, Indexed, Table, CHAT, EMBEDDINGS, EXECUTE_TOOL, FINISH_REASONS, INPUT_MESSAGES,
-    INVOKE_AGENT, OPERATION, OUTPUT_MESSAGES, PROVIDER, REQUEST_MODEL, RESPONSE_ID, RETRIEVAL, TOOL_DEFINITIONS,
+    collect_indexed, content_to_parts, convert, group_indexed, join_text_parts,
+    normalize_finish_reasons, normalize_provider, output_message, str_list, str_of, take,
+    text_part, tool_call_part, tool_definition, tool_response_part, Edit, Fields, Indexed, Table,
+    CHAT, EMBEDDINGS, EXECUTE_TOOL, FINISH_REASONS, INPUT_MESSAGES, INVOKE_AGENT, OPERATION,
+    OUTPUT_MESSAGES, PROVIDER, REQUEST_MODEL, RESPONSE_ID, RETRIEVAL, TOOL_DEFINITIONS,
 };
 use super::mapping::{materialize, Consumed, RawIndexed};
 use super::otel_genai_legacy::legacy_input_messages;
 use super::pyjson::{dump_json, parse_json};
-use super::pyvalue::{as_str, as_str_list, dict, dict_get, is_hashable, py_eq, py_isspace, py_lower, Fallback, PV, R};
+use super::pyvalue::{
+    as_str, as_str_list, dict, dict_get, is_hashable, py_eq, py_isspace, py_lower, Fallback, PV, R,
+};
 
 pub const KIND: &str = "openinference.span.kind";
 
@@ -152,7 +155,9 @@ fn message_parts(fields: &mut Fields) -> R<Vec<PV>> {
                 name,
                 field(&item, "tool_call.function.arguments"),
             )?);
-        } else if kind.as_str_ref() == Some("image") || dict_get(&item, "message_content.image.image.url").is_some() {
+        } else if kind.as_str_ref() == Some("image")
+            || dict_get(&item, "message_content.image.image.url").is_some()
+        {
             if let Some(PV::Str(url)) = dict_get(&item, "message_content.image.image.url") {
                 parts.push(dict(vec![
                     ("type", PV::s("uri")),
@@ -217,7 +222,11 @@ fn output_messages(indexed: Indexed, reasons: Option<&[String]>) -> R<Vec<PV>> {
     for (position, (_, mut fields)) in indexed.into_iter().enumerate() {
         let reason = reasons.map(|r| r[position.min(r.len() - 1)].clone());
         let parts = message_parts(&mut fields)?;
-        messages.push(output_message(field(&fields, "message.role"), parts, reason)?);
+        messages.push(output_message(
+            field(&fields, "message.role"),
+            parts,
+            reason,
+        )?);
     }
     Ok(messages)
 }
@@ -236,7 +245,11 @@ fn map_invocation(edit: &mut Edit) -> R<()> {
         && !edit.view.contains(REQUEST_MODEL)
         && !edit.view.contains("llm.request.model_name")
     {
-        if let Some(request) = edit.view.get_str("input.value").filter(|r| r.starts_with('{')) {
+        if let Some(request) = edit
+            .view
+            .get_str("input.value")
+            .filter(|r| r.starts_with('{'))
+        {
             if let PV::Dict(parsed) = parse_json(request)? {
                 if let Some(PV::Str(model)) = dict_get(&parsed, "model") {
                     params.push(("model".into(), PV::Str(model.clone())));
@@ -286,7 +299,9 @@ fn map_output_value(edit: &mut Edit) -> R<Option<Fields>> {
     };
     if let Some(id) = leading_id(&output) {
         edit.put(RESPONSE_ID, PV::s(id))?;
-        if edit.view.contains(FINISH_REASONS) && edit.view.contains("llm.output_messages.0.message.role") {
+        if edit.view.contains(FINISH_REASONS)
+            && edit.view.contains("llm.output_messages.0.message.role")
+        {
             return Ok(None);
         }
     }
@@ -307,14 +322,19 @@ fn map_output_value(edit: &mut Edit) -> R<Option<Fields>> {
                     choices
                         .iter()
                         .filter_map(|c| match c {
-                            PV::Dict(c) => dict_get(c, "finish_reason").filter(|r| r.truthy()).cloned(),
+                            PV::Dict(c) => {
+                                dict_get(c, "finish_reason").filter(|r| r.truthy()).cloned()
+                            }
                             _ => None,
                         })
                         .collect(),
                 );
             }
         }
-        edit.put(FINISH_REASONS, str_list(normalize_finish_reasons(as_str_list(&raw)?)))?;
+        edit.put(
+            FINISH_REASONS,
+            str_list(normalize_finish_reasons(as_str_list(&raw)?)),
+        )?;
     }
     Ok(Some(parsed))
 }
@@ -347,8 +367,12 @@ fn messages_from_values(edit: &mut Edit, output: Option<&Fields>) -> R<()> {
         if let Some(PV::Str(text)) = output.and_then(|o| dict_get(o, "text")) {
             let reasons = edit.finish_reasons()?;
             let reason = reasons.and_then(|r| r.into_iter().next());
-            let message = output_message(&PV::s("assistant"), vec![text_part(text.clone())], reason)?;
-            edit.put(OUTPUT_MESSAGES, PV::Str(dump_json(&PV::List(vec![message]))?))?;
+            let message =
+                output_message(&PV::s("assistant"), vec![text_part(text.clone())], reason)?;
+            edit.put(
+                OUTPUT_MESSAGES,
+                PV::Str(dump_json(&PV::List(vec![message]))?),
+            )?;
         }
     }
     Ok(())
@@ -359,7 +383,8 @@ fn map_content(edit: &mut Edit) -> R<()> {
     if used.is_empty() {
         return Ok(());
     }
-    let [inputs, outputs, tool_groups]: [RawIndexed; 3] = groups.try_into().map_err(|_| Fallback("unreachable"))?;
+    let [inputs, outputs, tool_groups]: [RawIndexed; 3] =
+        groups.try_into().map_err(|_| Fallback("unreachable"))?;
     edit.consumed.extend(used.into_iter().map(Consumed::At));
     if !edit.view.contains(INPUT_MESSAGES) {
         let json = match fast::messages(edit.view, &inputs, &INPUT_SHAPE, None) {
@@ -378,7 +403,12 @@ fn map_content(edit: &mut Edit) -> R<()> {
     if !edit.view.contains(OUTPUT_MESSAGES) {
         let reasons = edit.finish_reasons()?;
         let reasons = reasons.as_deref();
-        let json = match fast::messages(edit.view, &outputs, &OUTPUT_SHAPE, Some(reasons.unwrap_or(&[]))) {
+        let json = match fast::messages(
+            edit.view,
+            &outputs,
+            &OUTPUT_SHAPE,
+            Some(reasons.unwrap_or(&[])),
+        ) {
             Some(json) => Some(json),
             None => {
                 let messages = output_messages(materialize(edit.view, &outputs), reasons)?;

@@ -3,14 +3,17 @@
 //! text parts (expanded).
 
 use super::mapping::{
-    content_to_parts, normalize_provider, py_deep_eq, Edit, Table, CACHE_CREATION_TOKENS, CACHE_READ_TOKENS,
-    INPUT_MESSAGES, INPUT_TOKENS, OUTPUT_MESSAGES, PROVIDER, SYSTEM,
+    content_to_parts, normalize_provider, py_deep_eq, Edit, Table, CACHE_CREATION_TOKENS,
+    CACHE_READ_TOKENS, INPUT_MESSAGES, INPUT_TOKENS, OUTPUT_MESSAGES, PROVIDER, SYSTEM,
 };
 use super::pyjson::{dump_json, parse_json};
 use super::pyvalue::{as_float, as_int, as_str, dict_get, dict_set, Fallback, PV, R};
 
 pub const RENAMES: Table = &[
-    ("gen_ai.usage.reasoning_tokens", "gen_ai.usage.reasoning.output_tokens"),
+    (
+        "gen_ai.usage.reasoning_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
     (
         "gen_ai.usage.completion_tokens_details.reasoning_tokens",
         "gen_ai.usage.reasoning.output_tokens",
@@ -76,7 +79,9 @@ fn drop_zero_cost(edit: &mut Edit) -> R<()> {
 
 /// `expand_block_parts`: text parts whose content is a list of provider blocks become those parts.
 fn expand_block_parts(messages: &mut PV) -> R<bool> {
-    let PV::List(messages) = messages else { return Ok(false) };
+    let PV::List(messages) = messages else {
+        return Ok(false);
+    };
     let mut changed = false;
     for message in messages.iter_mut() {
         let PV::Dict(items) = message else { continue };
@@ -86,14 +91,17 @@ fn expand_block_parts(messages: &mut PV) -> R<bool> {
         let mut expanded = Vec::with_capacity(parts.len());
         for part in parts {
             let content = match part {
-                PV::Dict(p) if dict_get(p, "type").and_then(PV::as_str_ref) == Some("text") => dict_get(p, "content"),
+                PV::Dict(p) if dict_get(p, "type").and_then(PV::as_str_ref) == Some("text") => {
+                    dict_get(p, "content")
+                }
                 _ => None,
             };
-            let blockish =
-                matches!(content, Some(PV::List(_))) || matches!(content, Some(PV::Str(s)) if s.starts_with("[{"));
+            let blockish = matches!(content, Some(PV::List(_)))
+                || matches!(content, Some(PV::Str(s)) if s.starts_with("[{"));
             if let (true, Some(content)) = (blockish, content) {
                 let blocks = content_to_parts(content.clone(), true)?;
-                let same = blocks.len() == 1 && py_deep_eq(blocks[0].get("content").unwrap_or(&PV::None), content)?;
+                let same = blocks.len() == 1
+                    && py_deep_eq(blocks[0].get("content").unwrap_or(&PV::None), content)?;
                 if !blocks.is_empty() && !same {
                     expanded.extend(blocks);
                     changed = true;
@@ -109,7 +117,9 @@ fn expand_block_parts(messages: &mut PV) -> R<bool> {
 
 fn fix_content(edit: &mut Edit) -> R<()> {
     for key in [INPUT_MESSAGES, OUTPUT_MESSAGES] {
-        let Some(raw) = edit.view.get_str(key) else { continue };
+        let Some(raw) = edit.view.get_str(key) else {
+            continue;
+        };
         if !raw.replace(' ', "").contains("\"content\":[") {
             continue;
         }

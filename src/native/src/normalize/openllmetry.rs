@@ -4,7 +4,10 @@ use super::mapping::{Edit, Table};
 use super::pyvalue::R;
 
 pub const RENAMES: Table = &[
-    ("gen_ai.usage.reasoning_tokens", "gen_ai.usage.reasoning.output_tokens"),
+    (
+        "gen_ai.usage.reasoning_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
     ("gen_ai.is_streaming", "gen_ai.request.stream"),
     (
         "gen_ai.usage.cache_read_input_tokens",
@@ -18,8 +21,14 @@ pub const RENAMES: Table = &[
         "gen_ai.openai.response.system_fingerprint",
         "openai.response.system_fingerprint",
     ),
-    ("gen_ai.openai.response.service_tier", "openai.response.service_tier"),
-    ("gen_ai.openai.request.service_tier", "openai.request.service_tier"),
+    (
+        "gen_ai.openai.response.service_tier",
+        "openai.response.service_tier",
+    ),
+    (
+        "gen_ai.openai.request.service_tier",
+        "openai.request.service_tier",
+    ),
 ];
 
 pub fn normalize(edit: &mut Edit) -> R<()> {

@@ -3,10 +3,10 @@
 
 use super::fast;
 use super::mapping::{
-    block_to_part, collect_indexed, content_to_parts, group_indexed, is_flat, join_text_parts, normalize_finish_reason,
-    normalize_finish_reasons, output_message, str_list, str_of, text_part, tool_call_part, tool_response_part, Edit,
-    Fields, Indexed, Table, CHAT, EMBEDDINGS, FINISH_REASONS, INPUT_MESSAGES, OPERATION, OUTPUT_MESSAGES,
-    TEXT_COMPLETION, TOOL_DEFINITIONS,
+    block_to_part, collect_indexed, content_to_parts, group_indexed, is_flat, join_text_parts,
+    normalize_finish_reason, normalize_finish_reasons, output_message, str_list, str_of, text_part,
+    tool_call_part, tool_response_part, Edit, Fields, Indexed, Table, CHAT, EMBEDDINGS,
+    FINISH_REASONS, INPUT_MESSAGES, OPERATION, OUTPUT_MESSAGES, TEXT_COMPLETION, TOOL_DEFINITIONS,
 };
 use super::mapping::{materialize, take, Consumed, RawIndexed};
 use super::pyjson::{dump_json, parse_json};
@@ -17,7 +17,10 @@ pub const RENAMES: Table = &[
     ("gen_ai.system", "gen_ai.provider.name"),
     ("gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens"),
     ("llm.usage.prompt_tokens", "gen_ai.usage.input_tokens"),
-    ("gen_ai.usage.completion_tokens", "gen_ai.usage.output_tokens"),
+    (
+        "gen_ai.usage.completion_tokens",
+        "gen_ai.usage.output_tokens",
+    ),
     ("llm.usage.completion_tokens", "gen_ai.usage.output_tokens"),
     (
         "gen_ai.usage.cache_read_input_tokens",
@@ -27,17 +30,29 @@ pub const RENAMES: Table = &[
         "gen_ai.usage.cache_creation_input_tokens",
         "gen_ai.usage.cache_creation.input_tokens",
     ),
-    ("llm.usage.reasoning_tokens", "gen_ai.usage.reasoning.output_tokens"),
-    ("gen_ai.usage.reasoning_tokens", "gen_ai.usage.reasoning.output_tokens"),
+    (
+        "llm.usage.reasoning_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
+    (
+        "gen_ai.usage.reasoning_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
     ("llm.is_streaming", "gen_ai.request.stream"),
     ("gen_ai.is_streaming", "gen_ai.request.stream"),
     ("llm.top_k", "gen_ai.request.top_k"),
     ("llm.frequency_penalty", "gen_ai.request.frequency_penalty"),
     ("llm.presence_penalty", "gen_ai.request.presence_penalty"),
     ("llm.chat.stop_sequences", "gen_ai.request.stop_sequences"),
-    ("llm.response.finish_reason", "gen_ai.response.finish_reasons"),
+    (
+        "llm.response.finish_reason",
+        "gen_ai.response.finish_reasons",
+    ),
     ("llm.response.stop_reason", "gen_ai.response.finish_reasons"),
-    ("gen_ai.openai.system_fingerprint", "openai.response.system_fingerprint"),
+    (
+        "gen_ai.openai.system_fingerprint",
+        "openai.response.system_fingerprint",
+    ),
     (
         "gen_ai.openai.response.system_fingerprint",
         "openai.response.system_fingerprint",
@@ -98,7 +113,11 @@ fn tool_calls(fields: &Fields) -> R<Vec<PV>> {
         )?);
     }
     if let Some(name) = dict_get(fields, "function_call.name") {
-        parts.push(tool_call_part(&NONE, name, field(fields, "function_call.arguments"))?);
+        parts.push(tool_call_part(
+            &NONE,
+            name,
+            field(fields, "function_call.arguments"),
+        )?);
     }
     Ok(parts)
 }
@@ -113,7 +132,9 @@ pub fn content_parts(fields: &mut Fields) -> R<Vec<PV>> {
         if dict_get(&block, "type").is_some() {
             parts.push(block_to_part(&block)?);
         } else {
-            let text = dict_get(&block, "text").cloned().unwrap_or_else(|| PV::s(""));
+            let text = dict_get(&block, "text")
+                .cloned()
+                .unwrap_or_else(|| PV::s(""));
             parts.push(text_part(str_of(&text)?));
         }
     }
@@ -135,7 +156,10 @@ fn input_messages(indexed: Indexed) -> R<Vec<PV>> {
             }
         }
         parts.extend(tool_calls(fields)?);
-        messages.push(dict(vec![("role", PV::Str(role)), ("parts", PV::List(parts))]));
+        messages.push(dict(vec![
+            ("role", PV::Str(role)),
+            ("parts", PV::List(parts)),
+        ]));
     }
     Ok(messages)
 }
@@ -152,7 +176,9 @@ fn output_messages(indexed: Indexed, span_reasons: Option<&[String]>) -> R<Vec<P
         }
         let mut parts = content_parts(fields)?;
         parts.extend(tool_calls(fields)?);
-        let finish = reason.filter(|r| !r.is_empty()).map(|r| normalize_finish_reason(&r));
+        let finish = reason
+            .filter(|r| !r.is_empty())
+            .map(|r| normalize_finish_reason(&r));
         messages.push(output_message(field(fields, "role"), parts, finish)?);
     }
     Ok(messages)
@@ -161,8 +187,13 @@ fn output_messages(indexed: Indexed, span_reasons: Option<&[String]>) -> R<Vec<P
 fn tool_definitions(indexed: &Indexed) -> R<Vec<PV>> {
     let mut tools = Vec::with_capacity(indexed.len());
     for (_, fields) in indexed {
-        let name = dict_get(fields, "name").cloned().unwrap_or_else(|| PV::s(""));
-        let mut tool = vec![("type".to_string(), PV::s("function")), ("name".to_string(), name)];
+        let name = dict_get(fields, "name")
+            .cloned()
+            .unwrap_or_else(|| PV::s(""));
+        let mut tool = vec![
+            ("type".to_string(), PV::s("function")),
+            ("name".to_string(), name),
+        ];
         if let Some(description) = dict_get(fields, "description") {
             tool.push(("description".into(), description.clone()));
         }
@@ -180,12 +211,16 @@ fn tool_definitions(indexed: &Indexed) -> R<Vec<PV>> {
 
 /// `map_content`: the JSON content attributes from the flattened keys.
 pub fn map_content(edit: &mut Edit) -> R<()> {
-    let (groups, used) = collect_indexed(edit.view, &[PROMPT_PREFIX, COMPLETION_PREFIX, FUNCTIONS_PREFIX])?;
+    let (groups, used) = collect_indexed(
+        edit.view,
+        &[PROMPT_PREFIX, COMPLETION_PREFIX, FUNCTIONS_PREFIX],
+    )?;
     if used.is_empty() {
         return Ok(());
     }
-    let [prompts, completions, functions]: [RawIndexed; 3] =
-        groups.try_into().map_err(|_| super::pyvalue::Fallback("unreachable"))?;
+    let [prompts, completions, functions]: [RawIndexed; 3] = groups
+        .try_into()
+        .map_err(|_| super::pyvalue::Fallback("unreachable"))?;
     if !edit.view.contains(FINISH_REASONS) {
         let mut reasons = Vec::new();
         for completion in &completions {
@@ -196,7 +231,10 @@ pub fn map_content(edit: &mut Edit) -> R<()> {
                 }
             }
         }
-        edit.put(FINISH_REASONS, str_list(normalize_finish_reasons(Some(reasons))))?;
+        edit.put(
+            FINISH_REASONS,
+            str_list(normalize_finish_reasons(Some(reasons))),
+        )?;
     }
     let span_reasons = edit.finish_reasons()?;
     if !edit.view.contains(INPUT_MESSAGES) {
@@ -215,7 +253,12 @@ pub fn map_content(edit: &mut Edit) -> R<()> {
     }
     if !edit.view.contains(OUTPUT_MESSAGES) {
         let reasons = span_reasons.as_deref();
-        let json = match fast::messages(edit.view, &completions, &OUTPUT_SHAPE, Some(reasons.unwrap_or(&[]))) {
+        let json = match fast::messages(
+            edit.view,
+            &completions,
+            &OUTPUT_SHAPE,
+            Some(reasons.unwrap_or(&[])),
+        ) {
             Some(json) => Some(json),
             None => {
                 let messages = output_messages(materialize(edit.view, &completions), reasons)?;

@@ -3,8 +3,8 @@
 //! `gen_ai.completion` (attributes or `gen_ai.content.*` events).
 
 use super::mapping::{
-    content_to_parts, normalize_finish_reason, output_message, text_part, tool_call_part, Edit, Table, INPUT_MESSAGES,
-    OUTPUT_MESSAGES,
+    content_to_parts, normalize_finish_reason, output_message, text_part, tool_call_part, Edit,
+    Table, INPUT_MESSAGES, OUTPUT_MESSAGES,
 };
 use super::pyjson::{dump_json, parse_json};
 use super::pyvalue::{as_str, dict, Fallback, PV, R};
@@ -13,10 +13,19 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 pub const RENAMES: Table = &[
     ("gen_ai.system", "gen_ai.provider.name"),
     ("gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens"),
-    ("gen_ai.usage.completion_tokens", "gen_ai.usage.output_tokens"),
+    (
+        "gen_ai.usage.completion_tokens",
+        "gen_ai.usage.output_tokens",
+    ),
     ("gen_ai.openai.request.seed", "gen_ai.request.seed"),
-    ("gen_ai.openai.request.service_tier", "openai.request.service_tier"),
-    ("gen_ai.openai.response.service_tier", "openai.response.service_tier"),
+    (
+        "gen_ai.openai.request.service_tier",
+        "openai.request.service_tier",
+    ),
+    (
+        "gen_ai.openai.response.service_tier",
+        "openai.response.service_tier",
+    ),
     (
         "gen_ai.openai.response.system_fingerprint",
         "openai.response.system_fingerprint",
@@ -47,7 +56,9 @@ fn parsed_list(value: &PV) -> R<PV> {
 /// `for call in item.get("tool_calls") or []`: the dict items Python would visit (TypeError for a truthy
 /// non-iterable, which the port hands to Python).
 fn iter_dicts(value: Option<&PV>) -> R<Vec<&[(String, PV)]>> {
-    let Some(value) = value else { return Ok(Vec::new()) };
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
     if !value.truthy() {
         return Ok(Vec::new());
     }
@@ -83,7 +94,8 @@ pub fn legacy_input_messages(value: &PV) -> R<Option<Vec<PV>>> {
         let parts = match get("parts") {
             Some(PV::List(parts)) => parts.clone(),
             _ => {
-                let mut parts = content_to_parts(get("content").cloned().unwrap_or_default(), true)?;
+                let mut parts =
+                    content_to_parts(get("content").cloned().unwrap_or_default(), true)?;
                 for call in iter_dicts(get("tool_calls"))? {
                     let function = super::pyvalue::dict_get(call, "function").unwrap_or(&NONE);
                     let function: &[(String, PV)] = if !function.truthy() {
@@ -106,7 +118,10 @@ pub fn legacy_input_messages(value: &PV) -> R<Option<Vec<PV>>> {
         let role = as_str(get("role").unwrap_or(&NONE))?
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "user".into());
-        messages.push(dict(vec![("role", PV::Str(role)), ("parts", PV::List(parts))]));
+        messages.push(dict(vec![
+            ("role", PV::Str(role)),
+            ("parts", PV::List(parts)),
+        ]));
     }
     Ok(Some(messages))
 }

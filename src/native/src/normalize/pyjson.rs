@@ -65,7 +65,9 @@ impl Parser<'_> {
         if depth > MAX_DEPTH {
             return Err(Fallback("JSON nesting deeper than the port models"));
         }
-        let Some(c) = self.peek() else { return Ok(None) };
+        let Some(c) = self.peek() else {
+            return Ok(None);
+        };
         match c {
             b'"' => {
                 self.i += 1;
@@ -173,12 +175,16 @@ impl Parser<'_> {
                 self.i += 1;
             }
             out.push_str(&self.text[start..self.i]);
-            let Some(b) = self.peek() else { return Ok(None) };
+            let Some(b) = self.peek() else {
+                return Ok(None);
+            };
             self.i += 1;
             match b {
                 b'"' => return Ok(Some(out)),
                 b'\\' => {
-                    let Some(esc) = self.peek() else { return Ok(None) };
+                    let Some(esc) = self.peek() else {
+                        return Ok(None);
+                    };
                     self.i += 1;
                     match esc {
                         b'"' => out.push('"'),
@@ -190,15 +196,21 @@ impl Parser<'_> {
                         b'r' => out.push('\r'),
                         b't' => out.push('\t'),
                         b'u' => {
-                            let Some(code) = self.hex4() else { return Ok(None) };
+                            let Some(code) = self.hex4() else {
+                                return Ok(None);
+                            };
                             if (0xd800..0xdc00).contains(&code) {
                                 if self.s[self.i..].starts_with(b"\\u") {
                                     let save = self.i;
                                     self.i += 2;
                                     match self.hex4() {
                                         Some(low) if (0xdc00..0xe000).contains(&low) => {
-                                            let c = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-                                            out.push(char::from_u32(c).ok_or(Fallback("bad surrogate pair"))?);
+                                            let c =
+                                                0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+                                            out.push(
+                                                char::from_u32(c)
+                                                    .ok_or(Fallback("bad surrogate pair"))?,
+                                            );
                                             continue;
                                         }
                                         _ => self.i = save,
@@ -231,7 +243,9 @@ impl Parser<'_> {
                 return Ok(None);
             }
             self.i += 1;
-            let Some(key) = self.string()? else { return Ok(None) };
+            let Some(key) = self.string()? else {
+                return Ok(None);
+            };
             self.ws();
             if self.peek() != Some(b':') {
                 return Ok(None);
@@ -297,7 +311,12 @@ fn size_hint(value: &PV) -> usize {
     match value {
         PV::Str(s) => s.len() + 2,
         PV::List(items) => 2 + items.iter().map(|v| size_hint(v) + 1).sum::<usize>(),
-        PV::Dict(items) => 2 + items.iter().map(|(k, v)| k.len() + 4 + size_hint(v)).sum::<usize>(),
+        PV::Dict(items) => {
+            2 + items
+                .iter()
+                .map(|(k, v)| k.len() + 4 + size_hint(v))
+                .sum::<usize>()
+        }
         _ => 24,
     }
 }
@@ -364,7 +383,8 @@ fn needs_escape(word: u64) -> bool {
 #[cfg(target_arch = "x86_64")]
 fn plain_prefix(bytes: &[u8]) -> usize {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
     };
     let mut i = 0;
     // SAFETY: SSE2 is part of the x86-64 baseline; every load reads 16 bytes inside `bytes` (i + 16 <= len).
@@ -377,7 +397,10 @@ fn plain_prefix(bytes: &[u8]) -> usize {
             let is_control = _mm_cmpeq_epi8(_mm_max_epu8(chunk, control), control);
             let special = _mm_or_si128(
                 is_control,
-                _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(chunk, quote),
+                    _mm_cmpeq_epi8(chunk, backslash),
+                ),
             );
             let mask = _mm_movemask_epi8(special);
             if mask != 0 {

@@ -340,7 +340,11 @@ pub fn as_str_list(value: &PV) -> R<Option<Vec<String>>> {
             Ok(Some(vec![s.clone()]))
         }
         PV::List(items) => Ok(Some(
-            items.iter().filter(|v| !v.is_none()).map(py_str).collect::<R<_>>()?,
+            items
+                .iter()
+                .filter(|v| !v.is_none())
+                .map(py_str)
+                .collect::<R<_>>()?,
         )),
         _ => Ok(None),
     }

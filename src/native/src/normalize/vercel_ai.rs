@@ -2,8 +2,9 @@
 //! model calls with usage, tool spans become `execute_tool`, outer wrappers get provider and model only.
 
 use super::mapping::{
-    content_to_parts, output_message, text_part, tool_call_part, tool_definition, Edit, Table, CHAT, EMBEDDINGS,
-    EXECUTE_TOOL, INPUT_MESSAGES, OPERATION, OUTPUT_MESSAGES, TIME_TO_FIRST_CHUNK, TOOL_DEFINITIONS,
+    content_to_parts, output_message, text_part, tool_call_part, tool_definition, Edit, Table,
+    CHAT, EMBEDDINGS, EXECUTE_TOOL, INPUT_MESSAGES, OPERATION, OUTPUT_MESSAGES,
+    TIME_TO_FIRST_CHUNK, TOOL_DEFINITIONS,
 };
 use super::pyjson::{dump_json, parse_json};
 use super::pyvalue::{as_float, as_str, dict, dict_get, PV, R};
@@ -25,15 +26,27 @@ pub const CALL_RENAMES: Table = &[
     ("ai.usage.tokens", "gen_ai.usage.input_tokens"),
     ("ai.usage.outputTokens", "gen_ai.usage.output_tokens"),
     ("ai.usage.completionTokens", "gen_ai.usage.output_tokens"),
-    ("ai.usage.cachedInputTokens", "gen_ai.usage.cache_read.input_tokens"),
-    ("ai.usage.reasoningTokens", "gen_ai.usage.reasoning.output_tokens"),
+    (
+        "ai.usage.cachedInputTokens",
+        "gen_ai.usage.cache_read.input_tokens",
+    ),
+    (
+        "ai.usage.reasoningTokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
     ("ai.settings.temperature", "gen_ai.request.temperature"),
     ("ai.settings.maxOutputTokens", "gen_ai.request.max_tokens"),
     ("ai.settings.maxTokens", "gen_ai.request.max_tokens"),
     ("ai.settings.topP", "gen_ai.request.top_p"),
     ("ai.settings.topK", "gen_ai.request.top_k"),
-    ("ai.settings.frequencyPenalty", "gen_ai.request.frequency_penalty"),
-    ("ai.settings.presencePenalty", "gen_ai.request.presence_penalty"),
+    (
+        "ai.settings.frequencyPenalty",
+        "gen_ai.request.frequency_penalty",
+    ),
+    (
+        "ai.settings.presencePenalty",
+        "gen_ai.request.presence_penalty",
+    ),
     ("ai.settings.seed", "gen_ai.request.seed"),
     ("ai.settings.stopSequences", "gen_ai.request.stop_sequences"),
 ];
@@ -61,7 +74,9 @@ fn json_of(edit: &Edit, key: &str) -> R<PV> {
 
 /// `input_messages(ai.prompt.messages)`.
 fn input_messages(parsed: PV) -> R<Option<Vec<PV>>> {
-    let PV::List(items) = parsed else { return Ok(None) };
+    let PV::List(items) = parsed else {
+        return Ok(None);
+    };
     let mut messages = Vec::new();
     for item in items {
         if let PV::Dict(mut item) = item {
@@ -104,7 +119,11 @@ fn output_messages(edit: &mut Edit) -> R<Option<Vec<PV>>> {
         return Ok(None);
     }
     let reason = edit.finish_reasons()?.and_then(|r| r.into_iter().next());
-    Ok(Some(vec![output_message(&PV::s("assistant"), parts, reason)?]))
+    Ok(Some(vec![output_message(
+        &PV::s("assistant"),
+        parts,
+        reason,
+    )?]))
 }
 
 fn map_content(edit: &mut Edit) -> R<()> {

@@ -59,7 +59,11 @@ impl<'a> View<'a> {
         } else {
             // many attributes: a set instead of the quadratic scan
             let mut seen = std::collections::HashSet::with_capacity(hashes.len());
-            if !span.attributes.iter().all(|kv| seen.insert(kv.key.as_str())) {
+            if !span
+                .attributes
+                .iter()
+                .all(|kv| seen.insert(kv.key.as_str()))
+            {
                 return None;
             }
         }
@@ -149,7 +153,9 @@ impl<'a> View<'a> {
 
     /// `SpanView.delete`: remove one key (not undone by `rollback`: callers keep their own copy).
     pub fn delete(&mut self, key: &str) -> bool {
-        let Some(i) = self.position(key) else { return false };
+        let Some(i) = self.position(key) else {
+            return false;
+        };
         self.span.attributes.remove(i);
         self.hashes.remove(i);
         self.original_len = 0;
@@ -195,7 +201,12 @@ impl<'a> View<'a> {
         self.span.attributes = kept;
         self.original_len = 0; // not undoable: callers delete only once nothing can fail any more
         self.replaced.clear();
-        self.hashes = self.span.attributes.iter().map(|kv| key_hash(&kv.key)).collect();
+        self.hashes = self
+            .span
+            .attributes
+            .iter()
+            .map(|kv| key_hash(&kv.key))
+            .collect();
         doomed.len()
     }
 }

@@ -25,7 +25,9 @@ impl Replacer {
         if key.is_empty() {
             return None;
         }
-        <Hmac<Sha256> as Mac>::new_from_slice(key).ok().map(Replacer::Hash)
+        <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .ok()
+            .map(Replacer::Hash)
     }
 
     /// `<LABEL>` or `<LABEL:hmac:1a2b3c4d5e6f>` (HMAC-SHA256 of the value's UTF-8, first 12 hex digits).
@@ -50,25 +52,33 @@ impl Replacer {
 /// What a redaction leaves behind; never redacted again.
 pub fn marker_regex() -> &'static Regex {
     static REGEX: OnceLock<Regex> = OnceLock::new();
-    REGEX.get_or_init(|| match Regex::new(r"<[A-Z][A-Z0-9_]*(?::hmac:[0-9a-f]{8,64})?>") {
-        Ok(regex) => regex,
-        Err(err) => panic!("marker pattern does not compile: {err}"),
-    })
+    REGEX.get_or_init(
+        || match Regex::new(r"<[A-Z][A-Z0-9_]*(?::hmac:[0-9a-f]{8,64})?>") {
+            Ok(regex) => regex,
+            Err(err) => panic!("marker pattern does not compile: {err}"),
+        },
+    )
 }
 
 /// `MARKER.fullmatch(text)`.
 pub fn is_marker(text: &str) -> bool {
     static REGEX: OnceLock<Regex> = OnceLock::new();
-    let regex = REGEX.get_or_init(|| match Regex::new(r"\A<[A-Z][A-Z0-9_]*(?::hmac:[0-9a-f]{8,64})?>\z") {
-        Ok(regex) => regex,
-        Err(err) => panic!("marker pattern does not compile: {err}"),
-    });
+    let regex =
+        REGEX.get_or_init(
+            || match Regex::new(r"\A<[A-Z][A-Z0-9_]*(?::hmac:[0-9a-f]{8,64})?>\z") {
+                Ok(regex) => regex,
+                Err(err) => panic!("marker pattern does not compile: {err}"),
+            },
+        );
     regex.is_match(text)
 }
 
 /// Whether a string starts like a JSON document may (`JSON_STARTS`).
 pub fn may_be_json(text: &str) -> bool {
-    matches!(text.as_bytes().first(), Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n'))
+    matches!(
+        text.as_bytes().first(),
+        Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n')
+    )
 }
 
 /// `json_probe`: `None` when the text does not look like a JSON document, `Some(None)` when it does and
@@ -82,7 +92,9 @@ pub fn json_probe(text: &str) -> Option<Option<String>> {
         return None;
     }
     let bytes = text.as_bytes();
-    let Some(first_backslash) = memchr::memchr(b'\\', bytes) else { return Some(None) };
+    let Some(first_backslash) = memchr::memchr(b'\\', bytes) else {
+        return Some(None);
+    };
     // One pass equals Python's six `str.replace` passes: `\\\\` pairs are taken left to right first, and
     // a backslash left unpaired blanks itself with the escape letter after it (spaces make no new escape).
     let mut probe = bytes.to_vec();
@@ -107,9 +119,15 @@ fn in_json_string_value(probe: &str, start: usize, end: usize) -> bool {
     if quotes.is_multiple_of(2) {
         return false;
     }
-    let Some(close) = memchr::memchr(b'"', &probe.as_bytes()[end..]).map(|i| end + i) else { return false };
+    let Some(close) = memchr::memchr(b'"', &probe.as_bytes()[end..]).map(|i| end + i) else {
+        return false;
+    };
     let after = &probe[close + 1..];
-    let limit = after.char_indices().nth(63).map(|(i, _)| i).unwrap_or(after.len());
+    let limit = after
+        .char_indices()
+        .nth(63)
+        .map(|(i, _)| i)
+        .unwrap_or(after.len());
     !py_lstrip(&after[..limit]).starts_with(':')
 }
 
@@ -118,7 +136,8 @@ fn in_json_string_value(probe: &str, start: usize, end: usize) -> bool {
 pub fn json_in_place_ok(text: &str, probe: &str, findings: &[Finding]) -> bool {
     let bytes = text.as_bytes();
     findings.iter().all(|f| {
-        let escaped = text[f.start..f.end].contains('\\') || (f.start > 0 && bytes[f.start - 1] == b'\\');
+        let escaped =
+            text[f.start..f.end].contains('\\') || (f.start > 0 && bytes[f.start - 1] == b'\\');
         !escaped && in_json_string_value(probe, f.start, f.end)
     })
 }

@@ -56,7 +56,11 @@ type Verify = fn(&[u8], usize) -> Option<(usize, usize)>;
 
 impl Hot {
     fn literal(literal: &'static str, on_shape: bool) -> Hot {
-        let requires = if on_shape { Vec::new() } else { literal_bytes(literal) };
+        let requires = if on_shape {
+            Vec::new()
+        } else {
+            literal_bytes(literal)
+        };
         Hot {
             finder: memmem::Finder::new(literal.as_bytes()),
             lead: 0,
@@ -69,7 +73,11 @@ impl Hot {
 
     /// A gate pattern spelled as a literal every match holds plus `verify` (Python gives the regex).
     fn pattern(literal: &'static str, lead: usize, verify: Verify, on_shape: bool) -> Hot {
-        Hot { verify: Some(verify), lead, ..Hot::literal(literal, on_shape) }
+        Hot {
+            verify: Some(verify),
+            lead,
+            ..Hot::literal(literal, on_shape)
+        }
     }
 
     fn requiring(mut self, classes: &[&'static [u8]]) -> Hot {
@@ -104,7 +112,11 @@ impl Hot {
 }
 
 fn run_of(source: &[u8], at: usize, class: impl Fn(u8) -> bool, most: usize) -> usize {
-    source[at.min(source.len())..].iter().take(most + 1).take_while(|&&b| class(b)).count()
+    source[at.min(source.len())..]
+        .iter()
+        .take(most + 1)
+        .take_while(|&&b| class(b))
+        .count()
 }
 
 /// `gh[pousr]_` at the literal `gh`.
@@ -217,7 +229,10 @@ pub struct Detector {
 }
 
 fn compile_fancy(pattern: &str) -> FancyRegex {
-    match fancy_regex::RegexBuilder::new(pattern).backtrack_limit(50_000_000).build() {
+    match fancy_regex::RegexBuilder::new(pattern)
+        .backtrack_limit(50_000_000)
+        .build()
+    {
         Ok(regex) => regex,
         Err(err) => panic!("built-in detector pattern does not compile: {err}"),
     }
@@ -286,7 +301,9 @@ impl Spec {
             // Python's `$` also matches before a final newline of the searched stretch, and `(?=\x00)` at
             // the end of a string inside the joined request text: see `Detector::regex_for`.
             let at_end = compile_fancy(&python(&self.pattern.replace("$TAIL", r"(?=\x00)|\z")));
-            let inner = compile_fancy(&python(&self.pattern.replace("$TAIL", r"(?=\x00)|\z|(?=\n\z)")));
+            let inner = compile_fancy(&python(
+                &self.pattern.replace("$TAIL", r"(?=\x00)|\z|(?=\n\z)"),
+            ));
             (at_end, Some(inner))
         } else {
             (compile_fancy(&python(&self.pattern)), None)
@@ -372,7 +389,10 @@ pub enum Follow {
 }
 
 const fn word(extra: &'static str) -> Class {
-    Class { word: Word::Python, extra }
+    Class {
+        word: Word::Python,
+        extra,
+    }
 }
 
 impl Class {
@@ -397,11 +417,17 @@ impl Follow {
 impl Look {
     /// The lookbehind at `start` and the lookahead at `end` of `haystack` (the text up to the window's end).
     fn holds(&self, haystack: &str, start: usize, end: usize) -> bool {
-        if haystack[..start].chars().next_back().is_some_and(|c| self.behind.contains(c)) {
+        if haystack[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| self.behind.contains(c))
+        {
             return false;
         }
         let mut after = haystack[end..].chars();
-        let Some(first) = after.next() else { return true };
+        let Some(first) = after.next() else {
+            return true;
+        };
         if self.ahead.is_some_and(|class| class.contains(first)) {
             return false;
         }
@@ -448,13 +474,19 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     let mut d = Spec::new(
         SECRET,
         "SECRET",
-        format!(r"(?<![{W}-])eyJ[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]*(?![{W}-])"),
+        format!(
+            r"(?<![{W}-])eyJ[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]*(?![{W}-])"
+        ),
         vec![Hot::literal("eyJ", false)],
     );
     d.right = b"Aa0_-.";
     d.max_right = 16000;
     d.validator = Some(validators::jwt_ok);
-    d.look = Some(Look { behind: word("-"), ahead: Some(word("-")), pair: None });
+    d.look = Some(Look {
+        behind: word("-"),
+        ahead: Some(word("-")),
+        pair: None,
+    });
     d.prerequisite = Prerequisite::TokenRun;
     specs.push(d);
 
@@ -464,7 +496,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
         format!(r"(?<![{W}-])sk-ant-[A-Za-z0-9_-]{{20,}}"),
         vec![Hot::literal("sk-ant-", false)],
     );
-    d.look = Some(Look { behind: word("-"), ahead: None, pair: None });
+    d.look = Some(Look {
+        behind: word("-"),
+        ahead: None,
+        pair: None,
+    });
     d.right = KEY_CHARS;
     d.max_right = 400;
     d.prerequisite = Prerequisite::TokenRun;
@@ -479,7 +515,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     d.right = KEY_CHARS;
     d.max_right = 400;
     d.validator = Some(validators::mixed_token_ok);
-    d.look = Some(Look { behind: word("-"), ahead: None, pair: None });
+    d.look = Some(Look {
+        behind: word("-"),
+        ahead: None,
+        pair: None,
+    });
     d.interior = Some(openai_interior);
     d.prerequisite = Prerequisite::TokenRun;
     specs.push(d);
@@ -490,8 +530,15 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
         r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])".to_string(),
         vec![Hot::literal("AKIA", false), Hot::literal("ASIA", false)],
     );
-    let alnum = Class { word: Word::AsciiAlnum, extra: "" };
-    d.look = Some(Look { behind: alnum, ahead: Some(alnum), pair: None });
+    let alnum = Class {
+        word: Word::AsciiAlnum,
+        extra: "",
+    };
+    d.look = Some(Look {
+        behind: alnum,
+        ahead: Some(alnum),
+        pair: None,
+    });
     d.right = b"A0";
     d.max_right = 20;
     d.prerequisite = Prerequisite::TokenRun;
@@ -500,10 +547,19 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     let mut d = Spec::new(
         SECRET,
         "SECRET",
-        format!(r"(?<![{W}-])(?:gh[pousr]_[A-Za-z0-9]{{36,255}}|github_pat_[A-Za-z0-9_]{{60,255}})"),
-        vec![Hot::pattern("gh", 0, github_gate, false).requiring(&[b"_"]), Hot::literal("github_pat_", false)],
+        format!(
+            r"(?<![{W}-])(?:gh[pousr]_[A-Za-z0-9]{{36,255}}|github_pat_[A-Za-z0-9_]{{60,255}})"
+        ),
+        vec![
+            Hot::pattern("gh", 0, github_gate, false).requiring(&[b"_"]),
+            Hot::literal("github_pat_", false),
+        ],
     );
-    d.look = Some(Look { behind: word("-"), ahead: None, pair: None });
+    d.look = Some(Look {
+        behind: word("-"),
+        ahead: None,
+        pair: None,
+    });
     d.right = b"Aa0_";
     d.max_right = 300;
     d.prerequisite = Prerequisite::TokenRun;
@@ -515,7 +571,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
         format!(r"(?<![{W}-])AIza[0-9A-Za-z_-]{{35}}(?![{W}-])"),
         vec![Hot::literal("AIza", false)],
     );
-    d.look = Some(Look { behind: word("-"), ahead: Some(word("-")), pair: None });
+    d.look = Some(Look {
+        behind: word("-"),
+        ahead: Some(word("-")),
+        pair: None,
+    });
     d.right = KEY_CHARS;
     d.max_right = 40;
     d.prerequisite = Prerequisite::TokenRun;
@@ -527,7 +587,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
         format!(r"(?<![{W}-])xox[abposr]-[A-Za-z0-9-]{{10,}}"),
         vec![Hot::literal("xox", false)],
     );
-    d.look = Some(Look { behind: word("-"), ahead: None, pair: None });
+    d.look = Some(Look {
+        behind: word("-"),
+        ahead: None,
+        pair: None,
+    });
     d.right = KEY_CHARS;
     d.max_right = 300;
     d.prerequisite = Prerequisite::TokenRun;
@@ -538,7 +602,10 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
         "SECRET",
         // Python's `\b` before a word character: the character before is not a word character.
         format!(r"(?<![{W}])(?:[Bb]earer|BEARER)[{S}]+([A-Za-z0-9\-._~+/]{{16,}}=*)"),
-        vec![Hot::pattern("earer", 1, bearer_gate, false).requiring(&[b"Bb"]), Hot::literal("BEARER", false)],
+        vec![
+            Hot::pattern("earer", 1, bearer_gate, false).requiring(&[b"Bb"]),
+            Hot::literal("BEARER", false),
+        ],
     );
     d.right = b"Aa0-._~+/= \t";
     d.max_right = 8000;
@@ -555,7 +622,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
         ),
         vec![Hot::literal("@", false)],
     );
-    d.look = Some(Look { behind: word(".+%-"), ahead: Some(word("-")), pair: Some((".", Follow::AsciiAlnum)) });
+    d.look = Some(Look {
+        behind: word(".+%-"),
+        ahead: Some(word("-")),
+        pair: Some((".", Follow::AsciiAlnum)),
+    });
     d.left = b"Aa0._%+-";
     d.max_left = 64;
     d.right = b"Aa0.-";
@@ -565,13 +636,19 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     let mut d = Spec::new(
         "iban",
         "IBAN",
-        format!(r"(?<![{W}-])[A-Z]{{2}}\d{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?(?![{W}-])"),
+        format!(
+            r"(?<![{W}-])[A-Z]{{2}}\d{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?(?![{W}-])"
+        ),
         vec![Hot::pattern("AA00", 0, iban_gate, true).requiring(&[UPPER, DIGITS])],
     );
     d.right = b"A0 ";
     d.max_right = 42;
     d.validator = Some(validators::iban_candidate_ok);
-    d.look = Some(Look { behind: word("-"), ahead: Some(word("-")), pair: None });
+    d.look = Some(Look {
+        behind: word("-"),
+        ahead: Some(word("-")),
+        pair: None,
+    });
     d.shrink = true;
     d.prerequisite = Prerequisite::DigitRun;
     d.min_digits = 6;
@@ -590,7 +667,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     d.right = b"0 -";
     d.max_right = 30;
     d.validator = Some(validators::credit_card_ok);
-    d.look = Some(Look { behind: word(".,+-"), ahead: Some(word("-")), pair: Some((".,", Follow::Digit)) });
+    d.look = Some(Look {
+        behind: word(".,+-"),
+        ahead: Some(word("-")),
+        pair: Some((".,", Follow::Digit)),
+    });
     // The back-references spelled out: at a given start only the separator present can match, so the
     // first matching alternative is the one the back-referencing regex takes.
     d.body = Some(
@@ -604,10 +685,16 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     let mut d = Spec::new(
         "us_ssn",
         "US_SSN",
-        format!(r"(?<![{W}.-])(?!000|666|9\d\d)\d{{3}}-(?!00)\d{{2}}-(?!0000)\d{{4}}(?![{W}-]|\.\d)"),
+        format!(
+            r"(?<![{W}.-])(?!000|666|9\d\d)\d{{3}}-(?!00)\d{{2}}-(?!0000)\d{{4}}(?![{W}-]|\.\d)"
+        ),
         vec![Hot::literal("000-00-0000", true).requiring(&[DIGITS, b"-"])],
     );
-    d.look = Some(Look { behind: word(".-"), ahead: Some(word("-")), pair: Some((".", Follow::Digit)) });
+    d.look = Some(Look {
+        behind: word(".-"),
+        ahead: Some(word("-")),
+        pair: Some((".", Follow::Digit)),
+    });
     d.interior = Some(ssn_interior);
     d.prerequisite = Prerequisite::DigitRun;
     d.min_digits = 9;
@@ -629,7 +716,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     d.right = b"0 .()-";
     d.max_right = 30;
     d.validator = Some(validators::phone_ok);
-    d.look = Some(Look { behind: word("+.-"), ahead: Some(word("-")), pair: Some((".,:/", Follow::Digit)) });
+    d.look = Some(Look {
+        behind: word("+.-"),
+        ahead: Some(word("-")),
+        pair: Some((".,:/", Follow::Digit)),
+    });
     d.shrink = true;
     d.min_digits = 8;
     specs.push(d);
@@ -647,7 +738,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     d.right = b"0aA:.";
     d.max_right = 45;
     d.validator = Some(validators::ipv6_ok);
-    d.look = Some(Look { behind: word(":.-"), ahead: Some(word(":")), pair: Some((".", Follow::Digit)) });
+    d.look = Some(Look {
+        behind: word(":.-"),
+        ahead: Some(word(":")),
+        pair: Some((".", Follow::Digit)),
+    });
     specs.push(d);
 
     let mut d = Spec::new(
@@ -661,7 +756,11 @@ pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
     d.right = b"0.";
     d.max_right = 12;
     d.validator = Some(validators::ipv4_ok);
-    d.look = Some(Look { behind: word(".:-"), ahead: Some(word("-")), pair: Some((".", Follow::Digit)) });
+    d.look = Some(Look {
+        behind: word(".:-"),
+        ahead: Some(word("-")),
+        pair: Some((".", Follow::Digit)),
+    });
     d.min_digits = 4;
     specs.push(d);
 
@@ -721,17 +820,31 @@ impl Detector {
             // Windows are sorted; those of one hot never overlap: a window holding this hit is one of the
             // last two starting at or before it.
             let i = search.windows.partition_point(|&(s, _)| s <= hit_start);
-            if (i >= 1 && search.windows[i - 1].1 >= hit_end) || (i >= 2 && search.windows[i - 2].1 >= hit_end) {
+            if (i >= 1 && search.windows[i - 1].1 >= hit_end)
+                || (i >= 2 && search.windows[i - 2].1 >= hit_end)
+            {
                 pos = hit_end;
                 continue;
             }
             let (window_start, window_end) = self.window(text.as_bytes(), hit_start, hit_end);
-            let at = search.windows.partition_point(|&w| w <= (window_start, window_end));
+            let at = search
+                .windows
+                .partition_point(|&w| w <= (window_start, window_end));
             search.windows.insert(at, (window_start, window_end));
             // One character past the window, so the lookaheads see what follows it.
-            let stop = if window_end < size { next_char(text, window_end) } else { size };
+            let stop = if window_end < size {
+                next_char(text, window_end)
+            } else {
+                size
+            };
             search.found.clear();
-            self.matches(text, window_start, stop, window_end < size || last_slot, &mut search.found)?;
+            self.matches(
+                text,
+                window_start,
+                stop,
+                window_end < size || last_slot,
+                &mut search.found,
+            )?;
             for &span in &search.found {
                 if !search.spans.contains(&span) {
                     search.spans.push(span);
@@ -784,13 +897,22 @@ impl Detector {
             let (m_start, m_end, start, end) = match quick {
                 Some((a, b)) => (a, b, a, b),
                 None => {
-                    let Some(caps) = regex.captures_from_pos(haystack, pos).map_err(|_| ScanError)? else { break };
+                    let Some(caps) = regex
+                        .captures_from_pos(haystack, pos)
+                        .map_err(|_| ScanError)?
+                    else {
+                        break;
+                    };
                     let Some(whole) = caps.get(0) else { break };
                     let (m_start, m_end) = (whole.start(), whole.end());
                     match caps.get(self.group) {
                         Some(g) if g.start() != g.end() => (m_start, m_end, g.start(), g.end()),
                         _ => {
-                            pos = if m_end > pos { m_end } else { next_char(text, pos) };
+                            pos = if m_end > pos {
+                                m_end
+                            } else {
+                                next_char(text, pos)
+                            };
                             continue;
                         }
                     }
@@ -806,7 +928,11 @@ impl Detector {
                 pos = m_end.max(after);
                 continue;
             }
-            match if self.shrink { self.shrink_to(text, start, end) } else { None } {
+            match if self.shrink {
+                self.shrink_to(text, start, end)
+            } else {
+                None
+            } {
                 Some(kept) => {
                     out.push((start, kept));
                     pos = kept;

@@ -68,7 +68,10 @@ enum Token {
     Star,
     Any,
     Literal(char),
-    Set { negated: bool, ranges: Vec<(char, char)> },
+    Set {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 /// One `fnmatch` pattern, parsed as `fnmatch.translate` reads it.
@@ -154,7 +157,10 @@ impl Glob {
         let (mut t, mut p) = (0usize, 0usize);
         let mut star: Option<(usize, usize)> = None;
         while t < text.len() {
-            if p < tokens.len() && !matches!(tokens[p], Token::Star) && Glob::one(&tokens[p], text[t]) {
+            if p < tokens.len()
+                && !matches!(tokens[p], Token::Star)
+                && Glob::one(&tokens[p], text[t])
+            {
                 t += 1;
                 p += 1;
             } else if p < tokens.len() && matches!(tokens[p], Token::Star) {
@@ -207,7 +213,10 @@ pub struct KeyPolicy {
 
 impl KeyPolicy {
     pub fn new(allow: &[String], deny: &[String], use_defaults: bool) -> KeyPolicy {
-        let mut layers = vec![(KeyList::new(deny), KeyAction::Deny), (KeyList::new(allow), KeyAction::Allow)];
+        let mut layers = vec![
+            (KeyList::new(deny), KeyAction::Deny),
+            (KeyList::new(allow), KeyAction::Allow),
+        ];
         if use_defaults {
             layers.push((KeyList::new(DEFAULT_DENY_KEYS), KeyAction::Deny));
             layers.push((KeyList::new(DEFAULT_ALLOW_KEYS), KeyAction::Allow));
@@ -216,6 +225,10 @@ impl KeyPolicy {
     }
 
     pub fn action(&self, key: &str) -> KeyAction {
-        self.layers.iter().find(|(keys, _)| keys.contains(key)).map(|(_, a)| *a).unwrap_or(KeyAction::Scan)
+        self.layers
+            .iter()
+            .find(|(keys, _)| keys.contains(key))
+            .map(|(_, a)| *a)
+            .unwrap_or(KeyAction::Scan)
     }
 }

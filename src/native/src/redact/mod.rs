@@ -73,11 +73,14 @@ impl Redactor {
         let classes = text::PyClasses::install(word_ranges, digit_ranges);
         let replacer = match (mode, hash_key) {
             ("placeholder", _) => Replacer::Placeholder,
-            ("hash", Some(key)) => {
-                Replacer::hash(&key).ok_or_else(|| PyValueError::new_err("hash mode needs a non-empty key"))?
-            }
+            ("hash", Some(key)) => Replacer::hash(&key)
+                .ok_or_else(|| PyValueError::new_err("hash mode needs a non-empty key"))?,
             ("hash", None) => return Err(PyValueError::new_err("hash mode needs a key")),
-            (other, _) => return Err(PyValueError::new_err(format!("mode {other:?} is not supported natively"))),
+            (other, _) => {
+                return Err(PyValueError::new_err(format!(
+                    "mode {other:?} is not supported natively"
+                )))
+            }
         };
         Ok(Redactor {
             scanner: Scanner::new(&detectors, gate_index, classes),
@@ -137,12 +140,20 @@ impl Batch {
     /// Redact every span in place; returns `([(type, count)], errors)`: redactions by type (sorted) and
     /// the number of strings whose scan failed (a regex gave up, or the Python JSON fallback raised):
     /// those are withheld whole as `<REDACTED>` and counted as `withheld`.
-    fn redact(&mut self, py: Python<'_>, redactor: &Redactor) -> PyResult<(Vec<(String, usize)>, usize)> {
+    fn redact(
+        &mut self,
+        py: Python<'_>,
+        redactor: &Redactor,
+    ) -> PyResult<(Vec<(String, usize)>, usize)> {
         let mut cache = match redactor.decisions.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let mut spans: Vec<&mut Span> = self.spans_mut().into_iter().map(|(_, _, span)| span).collect();
+        let mut spans: Vec<&mut Span> = self
+            .spans_mut()
+            .into_iter()
+            .map(|(_, _, span)| span)
+            .collect();
         let outcome = walk::redact_spans(py, redactor, &mut cache, &mut spans)?;
         let mut totals: BTreeMap<&'static str, usize> = BTreeMap::new();
         for (span, found) in spans.iter_mut().zip(outcome.found.iter()) {
@@ -154,7 +165,13 @@ impl Batch {
                 *totals.entry(kind).or_default() += 1;
             }
         }
-        Ok((totals.into_iter().map(|(k, n)| (k.to_string(), n)).collect(), outcome.errors))
+        Ok((
+            totals
+                .into_iter()
+                .map(|(k, n)| (k.to_string(), n))
+                .collect(),
+            outcome.errors,
+        ))
     }
 }
 
@@ -171,8 +188,17 @@ fn annotate(span: &mut Span, found: &[&'static str]) {
         _ => 0,
     };
     // A withheld value is annotated as `custom` (Python: `[RedactionType.CUSTOM.value] * withheld`).
-    let mut types: Vec<String> =
-        found.iter().map(|&t| if t == walk::WITHHELD_TYPE { "custom" } else { t }.to_string()).collect();
+    let mut types: Vec<String> = found
+        .iter()
+        .map(|&t| {
+            if t == walk::WITHHELD_TYPE {
+                "custom"
+            } else {
+                t
+            }
+            .to_string()
+        })
+        .collect();
     match last(&span.attributes, TYPES_KEY)
         .and_then(|i| span.attributes[i].value.as_ref())
         .and_then(|v| v.value.as_ref())
@@ -186,15 +212,23 @@ fn annotate(span: &mut Span, found: &[&'static str]) {
         }
         // Python iterates what it finds: a string's characters, a mapping's keys.
         Some(Value::StringValue(s)) => types.extend(s.chars().map(String::from)),
-        Some(Value::KvlistValue(kvlist)) => types.extend(kvlist.values.iter().map(|kv| kv.key.clone())),
+        Some(Value::KvlistValue(kvlist)) => {
+            types.extend(kvlist.values.iter().map(|kv| kv.key.clone()))
+        }
         _ => {}
     }
     types.sort();
     types.dedup();
     let count = previous_count.saturating_add(found.len() as i64);
     set_last(&mut span.attributes, COUNT_KEY, Value::IntValue(count));
-    let array =
-        ArrayValue { values: types.into_iter().map(|t| AnyValue { value: Some(Value::StringValue(t)) }).collect() };
+    let array = ArrayValue {
+        values: types
+            .into_iter()
+            .map(|t| AnyValue {
+                value: Some(Value::StringValue(t)),
+            })
+            .collect(),
+    };
     set_last(&mut span.attributes, TYPES_KEY, Value::ArrayValue(array));
 }
 

@@ -14,7 +14,10 @@ fn utf8_surrogatepass_ok(bytes: &[u8]) -> bool {
     let mut patched = bytes.to_vec();
     let mut i = 0;
     while i + 2 < patched.len() {
-        if patched[i] == 0xED && (0xA0..=0xBF).contains(&patched[i + 1]) && (0x80..=0xBF).contains(&patched[i + 2]) {
+        if patched[i] == 0xED
+            && (0xA0..=0xBF).contains(&patched[i + 1])
+            && (0x80..=0xBF).contains(&patched[i + 2])
+        {
             patched[i] = 0xEF;
             patched[i + 1] = 0xBF;
             patched[i + 2] = 0xBD;
@@ -35,13 +38,19 @@ pub fn is_object_with_key(data: &[u8], key: &str) -> bool {
     if !utf8_surrogatepass_ok(data) {
         return false;
     }
-    let mut parser = Parser { s: data, i: 0, depth: 0 };
+    let mut parser = Parser {
+        s: data,
+        i: 0,
+        depth: 0,
+    };
     parser.ws();
     if parser.peek() != Some(b'{') {
         // A top-level value that is not an object can never be a dict.
         return false;
     }
-    let Some(found) = parser.object(Some(key)) else { return false };
+    let Some(found) = parser.object(Some(key)) else {
+        return false;
+    };
     parser.ws();
     parser.i == data.len() && found
 }
@@ -281,10 +290,18 @@ pub fn float_repr(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let sci = format!("{:e}", x); // "-1.2345e-5": shortest digits
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
@@ -299,12 +316,20 @@ pub fn float_repr(x: f64) -> String {
         } else if point as usize >= digits.len() {
             format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
         } else {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+            format!(
+                "{}.{}",
+                &digits[..point as usize],
+                &digits[point as usize..]
+            )
         };
         format!("{sign}{body}")
     } else {
         let (first, rest) = digits.split_at(1);
-        let mantissa = if rest.is_empty() { first.to_string() } else { format!("{first}.{rest}") };
+        let mantissa = if rest.is_empty() {
+            first.to_string()
+        } else {
+            format!("{first}.{rest}")
+        };
         let exp_sign = if exp < 0 { "-" } else { "+" };
         format!("{sign}{mantissa}e{exp_sign}{:02}", exp.abs())
     }
@@ -312,7 +337,11 @@ pub fn float_repr(x: f64) -> String {
 
 /// Python's `repr(bytes)`.
 fn bytes_repr(data: &[u8]) -> String {
-    let quote = if data.contains(&b'\'') && !data.contains(&b'"') { '"' } else { '\'' };
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::from("b");
     out.push(quote);
     for &b in data {

@@ -34,8 +34,11 @@ impl RequestFacts {
     pub fn add(&mut self, text: &str) {
         let bytes = text.as_bytes();
         self.strings += 1;
-        self.chars +=
-            if bytes.is_ascii() { bytes.len() } else { bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() };
+        self.chars += if bytes.is_ascii() {
+            bytes.len()
+        } else {
+            bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+        };
         let indexed = self.gate_index && self.chars + self.strings > INDEXED_LENGTH;
         if self.digits >= MAX_MIN_DIGITS && (indexed || (self.token_run && self.digit_run)) {
             return; // nothing more to learn: every check already passes (or is skipped)
@@ -90,8 +93,10 @@ pub struct Scratch {
 
 impl Scanner {
     pub fn new(types: &[String], gate_index: bool, classes: &PyClasses) -> Scanner {
-        let mut detectors: Vec<Detector> =
-            builtin_detectors(classes).into_iter().filter(|d| types.iter().any(|t| t == d.type_name)).collect();
+        let mut detectors: Vec<Detector> = builtin_detectors(classes)
+            .into_iter()
+            .filter(|d| types.iter().any(|t| t == d.type_name))
+            .collect();
         let mut classes: Vec<&'static [u8]> = Vec::new();
         let mut class_table = [0u64; 256];
         for hot in detectors.iter_mut().flat_map(|d| d.hots.iter_mut()) {
@@ -112,7 +117,11 @@ impl Scanner {
                 }
             }
         }
-        Scanner { detectors, class_table, gate_index }
+        Scanner {
+            detectors,
+            class_table,
+            gate_index,
+        }
     }
 
     /// The byte classes occurring in `bytes`, as bits (four accumulators: one OR chain per lane).
@@ -184,8 +193,15 @@ impl Scanner {
                 detector.around_hits(text, &scratch.shape, hot, last_slot, &mut scratch.search)?;
             }
             for &(start, end) in &scratch.search.spans {
-                let finding = Finding { start, end, type_name: detector.type_name, label: detector.label };
-                scratch.candidates.push((start, start as isize - end as isize, rank, finding));
+                let finding = Finding {
+                    start,
+                    end,
+                    type_name: detector.type_name,
+                    label: detector.label,
+                };
+                scratch
+                    .candidates
+                    .push((start, start as isize - end as isize, rank, finding));
             }
         }
         if scratch.candidates.is_empty() {
@@ -193,7 +209,10 @@ impl Scanner {
         }
         scratch.candidates.sort_by_key(|c| (c.0, c.1, c.2));
         let blocked: Vec<(usize, usize)> = if text.contains('<') {
-            marker_regex().find_iter(text).map(|m| (m.start(), m.end())).collect()
+            marker_regex()
+                .find_iter(text)
+                .map(|m| (m.start(), m.end()))
+                .collect()
         } else {
             Vec::new()
         };

@@ -9,7 +9,10 @@ use super::validators::{iban_ok, ipv6_int, luhn_ok};
 #[test]
 fn ipv6_parsing_follows_python_ipaddress() {
     const IPV6: &[(&str, Option<u128>)] = &[
-        ("2001:db8::8a2e:370:7334", Some(42540766411282592856904136881884656436)),
+        (
+            "2001:db8::8a2e:370:7334",
+            Some(42540766411282592856904136881884656436),
+        ),
         ("::1", Some(1)),
         ("::", Some(0)),
         ("fe80::1", Some(338288524927261089654018896841347694593)),
@@ -19,7 +22,10 @@ fn ipv6_parsing_follows_python_ipaddress() {
         (":1:2:3:4:5:6:7", None),
         ("::ffff:192.0.2.1", Some(281473902969345)),
         ("::ffff:192.0.2.256", None),
-        ("1:2:3:4:5:6:1.2.3.4", Some(5192455318486707404433266449711876)),
+        (
+            "1:2:3:4:5:6:1.2.3.4",
+            Some(5192455318486707404433266449711876),
+        ),
         ("12:30:45", None),
         ("a::b", Some(51922968585348276285304963292200971)),
         ("1:2:3:4:5:6:7::", Some(5192455318486707404433266433261568)),
@@ -80,7 +86,11 @@ fn key_globs_follow_python_fnmatch() {
     ];
     for &(pattern, key, want) in GLOBS {
         let policy = KeyPolicy::new(&[pattern.to_string()], &[], false);
-        assert_eq!(policy.action(key) == KeyAction::Allow, want, "{pattern} {key}");
+        assert_eq!(
+            policy.action(key) == KeyAction::Allow,
+            want,
+            "{pattern} {key}"
+        );
     }
 }
 
@@ -109,6 +119,12 @@ fn jwt_header_check_uses_python_json_rules() {
 fn json_probe_blanks_escapes_like_six_replaces() {
     assert_eq!(json_probe("plain"), None);
     assert_eq!(json_probe(r#"{"a": "b"}"#), Some(None));
-    assert_eq!(json_probe(r#" [ "x\\\n\ty\u00e9" ]"#), Some(Some(r#" [ "x      y\u00e9" ]"#.to_string())));
-    assert_eq!(json_probe(r#"{"k": "\\\\n"}"#), Some(Some(r#"{"k": "    n"}"#.to_string())));
+    assert_eq!(
+        json_probe(r#" [ "x\\\n\ty\u00e9" ]"#),
+        Some(Some(r#" [ "x      y\u00e9" ]"#.to_string()))
+    );
+    assert_eq!(
+        json_probe(r#"{"k": "\\\\n"}"#),
+        Some(Some(r#"{"k": "    n"}"#.to_string()))
+    );
 }

@@ -52,14 +52,19 @@ fn class_text(ranges: &[(u32, u32)]) -> String {
 impl PyClasses {
     /// The tables for this process (the first given wins: one Python runs one Unicode version).
     pub fn install(word: Vec<(u32, u32)>, digit: Vec<(u32, u32)>) -> &'static PyClasses {
-        INSTALLED.get_or_init(|| PyClasses { word: scalar_ranges(word), digit: scalar_ranges(digit) })
+        INSTALLED.get_or_init(|| PyClasses {
+            word: scalar_ranges(word),
+            digit: scalar_ranges(digit),
+        })
     }
 
     /// `pattern` with `\p{L}\p{N}_` (inside a class) and `\d` spelled with Python's tables.
     pub fn spell(&self, pattern: &str) -> String {
         let word = format!("_0-9A-Za-z{}", class_text(&self.word));
         let digit = format!("[0-9{}]", class_text(&self.digit));
-        pattern.replace(r"\p{L}\p{N}_", &word).replace(r"\d", &digit)
+        pattern
+            .replace(r"\p{L}\p{N}_", &word)
+            .replace(r"\d", &digit)
     }
 }
 
@@ -111,7 +116,10 @@ pub fn back_chars(text: &str, pos: usize, n: usize, floor: usize) -> usize {
 
 /// Number of characters in `text` (Python's `len`).
 pub fn char_len(text: &str) -> usize {
-    text.as_bytes().iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+    text.as_bytes()
+        .iter()
+        .filter(|&&b| (b & 0xC0) != 0x80)
+        .count()
 }
 
 /// `text` with leading Python whitespace removed (`str.lstrip()`).

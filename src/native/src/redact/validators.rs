@@ -11,7 +11,15 @@ use super::pyjson;
 use super::text::back_chars;
 
 fn ascii_digits(text: &str) -> Option<Vec<u32>> {
-    text.chars().map(|c| if c.is_ascii_digit() { Some(c as u32 - 48) } else { None }).collect()
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                Some(c as u32 - 48)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// The Luhn (mod 10) check every payment card number passes.
@@ -41,7 +49,12 @@ pub fn card_brand_ok(digits: &[u32]) -> bool {
     if n < 6 {
         return false;
     }
-    let (two, three, four, six) = (number(digits, 2), number(digits, 3), number(digits, 4), number(digits, 6));
+    let (two, three, four, six) = (
+        number(digits, 2),
+        number(digits, 3),
+        number(digits, 4),
+        number(digits, 6),
+    );
     if digits[0] == 4 {
         return n == 13 || n == 16 || n == 19;
     }
@@ -51,7 +64,8 @@ pub fn card_brand_ok(digits: &[u32]) -> bool {
     if two == 34 || two == 37 {
         return n == 15;
     }
-    if four == 6011 || two == 65 || (644..=649).contains(&three) || (622126..=622925).contains(&six) {
+    if four == 6011 || two == 65 || (644..=649).contains(&three) || (622126..=622925).contains(&six)
+    {
         return (16..=19).contains(&n);
     }
     if (3528..=3589).contains(&four) {
@@ -73,8 +87,13 @@ pub fn credit_card_ok(candidate: &str, _text: &str, _start: usize) -> bool {
     if candidate.contains(' ') && candidate.contains('-') {
         return false; // mixed separators: not how cards are written
     }
-    let compact: String = candidate.chars().filter(|&c| c != ' ' && c != '-').collect();
-    let Some(digits) = ascii_digits(&compact) else { return false };
+    let compact: String = candidate
+        .chars()
+        .filter(|&c| c != ' ' && c != '-')
+        .collect();
+    let Some(digits) = ascii_digits(&compact) else {
+        return false;
+    };
     (13..=19).contains(&digits.len()) && card_brand_ok(&digits) && luhn_ok(&digits)
 }
 
@@ -179,7 +198,9 @@ pub fn iban_ok(iban: &str) -> bool {
     if !compact.is_ascii() || compact.len() < 4 {
         return false;
     }
-    let Ok(text) = std::str::from_utf8(&compact) else { return false };
+    let Ok(text) = std::str::from_utf8(&compact) else {
+        return false;
+    };
     if iban_length(&text[..2]) != Some(compact.len()) {
         return false;
     }
@@ -191,7 +212,11 @@ pub fn iban_ok(iban: &str) -> bool {
             b'a'..=b'z' => (b - b'a') as u32 + 10,
             _ => return false,
         };
-        remainder = if value < 10 { (remainder * 10 + value) % 97 } else { (remainder * 100 + value) % 97 };
+        remainder = if value < 10 {
+            (remainder * 10 + value) % 97
+        } else {
+            (remainder * 100 + value) % 97
+        };
     }
     remainder == 1
 }
@@ -215,17 +240,24 @@ pub fn phone_ok(candidate: &str, _text: &str, _start: usize) -> bool {
 
 fn version_context() -> &'static Regex {
     static REGEX: OnceLock<Regex> = OnceLock::new();
-    REGEX.get_or_init(|| match Regex::new(r"(?i)(?:version|ver\.?|release|v)[\s\x1c-\x1f]*$") {
-        Ok(regex) => regex,
-        Err(err) => panic!("version context pattern does not compile: {err}"),
-    })
+    REGEX.get_or_init(
+        || match Regex::new(r"(?i)(?:version|ver\.?|release|v)[\s\x1c-\x1f]*$") {
+            Ok(regex) => regex,
+            Err(err) => panic!("version context pattern does not compile: {err}"),
+        },
+    )
 }
 
 pub fn ipv4_ok(candidate: &str, text: &str, start: usize) -> bool {
     let octets: Vec<&str> = candidate.split('.').collect();
     for octet in &octets {
-        let Some(digits) = ascii_digits(octet) else { return false };
-        if digits.is_empty() || (digits.len() > 1 && digits[0] == 0) || number(&digits, digits.len()) > 255 {
+        let Some(digits) = ascii_digits(octet) else {
+            return false;
+        };
+        if digits.is_empty()
+            || (digits.len() > 1 && digits[0] == 0)
+            || number(&digits, digits.len()) > 255
+        {
             return false;
         }
     }
@@ -330,7 +362,11 @@ pub fn ipv6_int(text: &str) -> Option<u128> {
 }
 
 pub fn ipv6_ok(candidate: &str, _text: &str, _start: usize) -> bool {
-    if candidate.matches(':').count() < 2 || !candidate.chars().any(|c| c.is_ascii_digit() || !c.is_ascii()) {
+    if candidate.matches(':').count() < 2
+        || !candidate
+            .chars()
+            .any(|c| c.is_ascii_digit() || !c.is_ascii())
+    {
         return false; // "a::b" in C++/Rust paths and "12:30" clock times
     }
     match ipv6_int(candidate) {
@@ -369,16 +405,24 @@ fn b64url_decode(part: &str) -> Option<Vec<u8>> {
 
 pub fn jwt_ok(candidate: &str, _text: &str, _start: usize) -> bool {
     let header = candidate.split('.').next().unwrap_or("");
-    let Some(decoded) = b64url_decode(header) else { return false };
+    let Some(decoded) = b64url_decode(header) else {
+        return false;
+    };
     pyjson::is_object_with_key(&decoded, "alg")
 }
 
 /// A key body has letters and digits; `sk-learn-style-words` does not.
 pub fn mixed_token_ok(candidate: &str, _text: &str, _start: usize) -> bool {
-    let body = if candidate.chars().count() > 60 { candidate.rsplit('-').next().unwrap_or("") } else { candidate };
+    let body = if candidate.chars().count() > 60 {
+        candidate.rsplit('-').next().unwrap_or("")
+    } else {
+        candidate
+    };
     body.bytes().any(|b| b.is_ascii_digit()) && body.chars().any(char::is_alphabetic)
 }
 
 pub fn bearer_ok(candidate: &str, _text: &str, _start: usize) -> bool {
-    candidate.bytes().any(|b| b.is_ascii_digit() || b"-._~+/=".contains(&b))
+    candidate
+        .bytes()
+        .any(|b| b.is_ascii_digit() || b"-._~+/=".contains(&b))
 }

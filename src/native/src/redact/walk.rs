@@ -65,7 +65,11 @@ impl Walker<'_> {
         prefix: &str,
     ) -> PyResult<()> {
         for kv in pairs.iter_mut() {
-            let KeyValue { key: own_key, value, .. } = kv;
+            let KeyValue {
+                key: own_key,
+                value,
+                ..
+            } = kv;
             if let Some(next) = self.replay.as_mut() {
                 let action = self.actions.get(*next).copied().unwrap_or(KeyAction::Allow);
                 *next += 1;
@@ -98,7 +102,13 @@ impl Walker<'_> {
         Ok(())
     }
 
-    fn value<V: Visitor>(&mut self, visitor: &mut V, owner: usize, value: &mut AnyValue, key: &str) -> PyResult<()> {
+    fn value<V: Visitor>(
+        &mut self,
+        visitor: &mut V,
+        owner: usize,
+        value: &mut AnyValue,
+        key: &str,
+    ) -> PyResult<()> {
         match value.value.as_mut() {
             Some(Value::StringValue(text)) if long_enough(text) => visitor.string(owner, text)?,
             Some(Value::ArrayValue(array)) => {
@@ -108,7 +118,11 @@ impl Walker<'_> {
             }
             Some(Value::KvlistValue(kvlist)) => {
                 // The second walk replays decisions and needs no keys.
-                let prefix = if self.replay.is_some() { String::new() } else { format!("{key}.") };
+                let prefix = if self.replay.is_some() {
+                    String::new()
+                } else {
+                    format!("{key}.")
+                };
                 self.pairs(visitor, owner, &mut kvlist.values, &prefix)?;
             }
             _ => {}
@@ -127,7 +141,11 @@ struct Collect<'a> {
 
 impl Visitor for Collect<'_> {
     fn string(&mut self, _owner: usize, value: &mut String) -> PyResult<()> {
-        let probe = if may_be_json(value) { json_probe(value) } else { None };
+        let probe = if may_be_json(value) {
+            json_probe(value)
+        } else {
+            None
+        };
         match &probe {
             Some(Some(blanked)) => self.facts.add(blanked),
             _ => self.facts.add(value),
@@ -156,8 +174,12 @@ impl Visitor for Collect<'_> {
         };
         self.found[owner].push(DENIED_TYPE);
         let mut marker = String::new();
-        self.redactor.replacer.marker(DENIED_LABEL, &text, &mut marker);
-        *value = Some(AnyValue { value: Some(Value::StringValue(marker)) });
+        self.redactor
+            .replacer
+            .marker(DENIED_LABEL, &text, &mut marker);
+        *value = Some(AnyValue {
+            value: Some(Value::StringValue(marker)),
+        });
     }
 }
 
@@ -184,7 +206,13 @@ impl Visitor for Rewrite<'_, '_> {
             Some(Some(blanked)) => blanked,
             _ => value,
         };
-        let scan = self.redactor.scanner.scan(scanned, &self.enabled, is_last, &mut self.scratch, &mut self.findings);
+        let scan = self.redactor.scanner.scan(
+            scanned,
+            &self.enabled,
+            is_last,
+            &mut self.scratch,
+            &mut self.findings,
+        );
         if scan.is_err() {
             self.withhold(owner, value);
             return Ok(());
@@ -235,17 +263,43 @@ impl Rewrite<'_, '_> {
     /// The Python `ContentRedactor.redact_json` for a JSON document not safe to rewrite in place.
     fn json_fallback(&mut self, owner: usize, text: &str, probe: &str) -> PyResult<Option<String>> {
         let Some(callback) = self.redactor.json_fallback.as_ref() else {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err("redact: no JSON fallback configured"));
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "redact: no JSON fallback configured",
+            ));
         };
         let char_offset = |byte: usize| probe[..byte].chars().count();
-        let hits: Vec<(usize, usize, &str, &str)> =
-            self.findings.iter().map(|f| (char_offset(f.start), char_offset(f.end), f.type_name, f.label)).collect();
+        let hits: Vec<(usize, usize, &str, &str)> = self
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    char_offset(f.start),
+                    char_offset(f.end),
+                    f.type_name,
+                    f.label,
+                )
+            })
+            .collect();
         let hits = PyList::new(self.py, hits)?;
         let result = callback.call1(self.py, (text, probe, hits))?;
         let (new, types): (Option<String>, Vec<String>) = result.extract(self.py)?;
         for kind in types {
-            let known = ["secret", "email", "iban", "credit_card", "us_ssn", "phone", "ipv6", "ipv4", "custom"];
-            let kind: &'static str = known.iter().find(|k| **k == kind).copied().unwrap_or("custom");
+            let known = [
+                "secret",
+                "email",
+                "iban",
+                "credit_card",
+                "us_ssn",
+                "phone",
+                "ipv6",
+                "ipv4",
+                "custom",
+            ];
+            let kind: &'static str = known
+                .iter()
+                .find(|k| **k == kind)
+                .copied()
+                .unwrap_or("custom");
             self.found[owner].push(kind);
         }
         Ok(new)
@@ -264,13 +318,29 @@ pub fn redact_spans(
     cache: &mut Decisions,
     spans: &mut [&mut Span],
 ) -> PyResult<Outcome> {
-    let mut walker = Walker { redactor, cache, actions: Vec::new(), replay: None };
-    let facts = RequestFacts { gate_index: redactor.scanner.gate_index(), ..RequestFacts::default() };
-    let mut collect = Collect { redactor, found: vec![Vec::new(); spans.len()], facts, probes: Vec::new() };
+    let mut walker = Walker {
+        redactor,
+        cache,
+        actions: Vec::new(),
+        replay: None,
+    };
+    let facts = RequestFacts {
+        gate_index: redactor.scanner.gate_index(),
+        ..RequestFacts::default()
+    };
+    let mut collect = Collect {
+        redactor,
+        found: vec![Vec::new(); spans.len()],
+        facts,
+        probes: Vec::new(),
+    };
     walker.spans(&mut collect, spans)?;
     let slots = collect.probes.len();
     if slots == 0 {
-        return Ok(Outcome { found: collect.found, errors: 0 });
+        return Ok(Outcome {
+            found: collect.found,
+            errors: 0,
+        });
     }
     let enabled = redactor.scanner.enabled(&collect.facts);
     let mut rewrite = Rewrite {
@@ -287,5 +357,8 @@ pub fn redact_spans(
     };
     walker.replay = Some(0);
     walker.spans(&mut rewrite, spans)?;
-    Ok(Outcome { found: rewrite.found, errors: rewrite.errors })
+    Ok(Outcome {
+        found: rewrite.found,
+        errors: rewrite.errors,
+    })
 }

@@ -98,7 +98,9 @@ impl NativeSpanView {
     }
 
     fn status_of(span: &Span) -> (i32, &str) {
-        span.status.as_ref().map_or((0, ""), |s| (s.code, s.message.as_str()))
+        span.status
+            .as_ref()
+            .map_or((0, ""), |s| (s.code, s.message.as_str()))
     }
 }
 
@@ -118,7 +120,9 @@ fn put(attributes: &mut Vec<KeyValue>, key: &str, value: AnyValue) {
 impl NativeSpanView {
     // -- span attributes -------------------------------------------------------------------------
     fn __contains__(&self, py: Python<'_>, key: &str) -> PyResult<bool> {
-        self.read(py, |span| Ok(span.attributes.iter().any(|kv| kv.key == key)))
+        self.read(py, |span| {
+            Ok(span.attributes.iter().any(|kv| kv.key == key))
+        })
     }
 
     /// The keys, each once, in the order they first appear.
@@ -137,7 +141,12 @@ impl NativeSpanView {
     }
 
     #[pyo3(signature = (key, default=None))]
-    fn get<'py>(&self, py: Python<'py>, key: &str, default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &str,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.read(py, |span| match position(&span.attributes, key) {
             Some(i) => convert::to_python(py, span.attributes[i].value.as_ref()),
             None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
@@ -156,13 +165,20 @@ impl NativeSpanView {
 
     /// `(key, value)` of the attributes whose key starts with one of `prefixes`, in order (repeats kept):
     /// the indexed content keys, without converting the other values.
-    fn prefixed_items<'py>(&self, py: Python<'py>, prefixes: Vec<String>) -> PyResult<Bound<'py, PyList>> {
+    fn prefixed_items<'py>(
+        &self,
+        py: Python<'py>,
+        prefixes: Vec<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
         self.read(py, |span| {
             let list = PyList::empty(py);
             for kv in &span.attributes {
                 if prefixes.iter().any(|p| kv.key.starts_with(p.as_str())) {
                     let value = convert::to_python(py, kv.value.as_ref())?;
-                    list.append(PyTuple::new(py, [PyString::new(py, &kv.key).into_any(), value])?)?;
+                    list.append(PyTuple::new(
+                        py,
+                        [PyString::new(py, &kv.key).into_any(), value],
+                    )?)?;
                 }
             }
             Ok(list)
@@ -171,7 +187,12 @@ impl NativeSpanView {
 
     /// Replace each string item of the array `key` by `fix(item)` where that differs (other items kept);
     /// `False` when `key` is absent or not an array. `fix` runs with the batch released.
-    fn map_array_strings(&self, py: Python<'_>, key: &str, fix: &Bound<'_, PyAny>) -> PyResult<bool> {
+    fn map_array_strings(
+        &self,
+        py: Python<'_>,
+        key: &str,
+        fix: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
         let items: Option<Vec<Option<String>>> = self.read(py, |span| {
             Ok(position(&span.attributes, key).and_then(|i| {
                 match span.attributes[i].value.as_ref()?.value.as_ref()? {
@@ -223,16 +244,25 @@ impl NativeSpanView {
     }
 
     /// The string value (`""` for another kind) of `key` on the first event named `event_name` that has it.
-    fn event_string(&self, py: Python<'_>, event_name: &str, key: &str) -> PyResult<Option<String>> {
+    fn event_string(
+        &self,
+        py: Python<'_>,
+        event_name: &str,
+        key: &str,
+    ) -> PyResult<Option<String>> {
         self.read(py, |span| {
-            Ok(span.events.iter().filter(|e| e.name == event_name).find_map(|event| {
-                event.attributes.iter().find(|kv| kv.key == key).map(|kv| {
-                    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                        Some(Value::StringValue(s)) => s.clone(),
-                        _ => String::new(),
-                    }
-                })
-            }))
+            Ok(span
+                .events
+                .iter()
+                .filter(|e| e.name == event_name)
+                .find_map(|event| {
+                    event.attributes.iter().find(|kv| kv.key == key).map(|kv| {
+                        match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                            Some(Value::StringValue(s)) => s.clone(),
+                            _ => String::new(),
+                        }
+                    })
+                }))
         })
     }
 
@@ -245,7 +275,10 @@ impl NativeSpanView {
             let list = PyList::empty(py);
             for kv in &span.attributes {
                 let value = convert::to_python(py, kv.value.as_ref())?;
-                list.append(PyTuple::new(py, [PyString::new(py, &kv.key).into_any(), value])?)?;
+                list.append(PyTuple::new(
+                    py,
+                    [PyString::new(py, &kv.key).into_any(), value],
+                )?)?;
             }
             Ok(list)
         })?;
@@ -288,7 +321,10 @@ impl NativeSpanView {
             }
         }
         self.write(py, |span| {
-            let mut doomed: Vec<usize> = wanted.iter().filter_map(|k| position(&span.attributes, k)).collect();
+            let mut doomed: Vec<usize> = wanted
+                .iter()
+                .filter_map(|k| position(&span.attributes, k))
+                .collect();
             doomed.sort_unstable();
             doomed.dedup();
             if doomed.is_empty() {
