@@ -226,6 +226,52 @@ def test_bad_values_raise(side: Side, value: Any, error: type[Exception]) -> Non
         side.views[0].set("new", value)
 
 
+ABSENT = object()
+
+
+def test_get_many_reads_like_get(side: Side) -> None:
+    view = side.views[0]
+    keys = ("s", "missing", "unset", "arr", "dup", "i", "kv")
+    assert view.get_many(keys) == tuple(view.get(key) for key in keys)
+    values = view.get_many(keys, ABSENT)
+    assert values[1] is ABSENT and values[2] is None  # absent vs present without a value
+    assert view.get_many(()) == ()
+
+
+def test_set_many_sets_in_order_like_set() -> None:
+    def edit(side: Side) -> list[tuple[str, Any]]:
+        view = side.views[0]
+        view.set_many(("i", "new", "dup", "new2"), (1.5, "x", 7, True))
+        with pytest.raises(ValueError):
+            view.set_many(("a", "b"), (1,))
+        return list(view.items())
+
+    items = both(edit)
+    assert [k for k, _ in items][-2:] == ["new", "new2"] and dict(items)["i"] == 1.5
+
+
+def test_read_present_reads_the_views_holding_a_key() -> None:
+    def read(side: Side) -> list[tuple[int, tuple[Any, ...]]]:
+        views = side.views
+        found = type(views[0]).read_present(views, ("d", "s", "missing", "unset"), ABSENT, 2)
+        assert all(any(view is found_view for view in views) for found_view, _ in found)
+        assert type(views[0]).read_present(views, ("missing", "s"), ABSENT, 1) == []
+        return [(views.index(view), values) for view, values in found]
+
+    found = both(read)
+    assert [index for index, _ in found] == [0, 2]  # the first span of each resource holds the values
+    assert found[0][1][:3] == (1.5, "text ü", ABSENT) and found[0][1][3] is None
+
+
+def test_read_present_on_other_views_goes_through_get_many() -> None:
+    """A sequence mixing native views with upb ones (any object with ``get_many``) reads them all alike."""
+    upb, native = Side("upb", DATA), Side("native", DATA)
+    mixed = [native.views[0], upb.views[0], native.views[1], upb.views[1]]  # views[1] holds neither key
+    found = genai_lens_native.NativeSpanView.read_present(mixed, ("s", "d"), ABSENT, 2)
+    assert [values for _, values in found] == [("text ü", 1.5)] * 2
+    assert found[0][0] is native.views[0] and found[1][0] is upb.views[0]
+
+
 def test_string_items(side: Side) -> None:
     view = side.views[0]
     assert view.string_items("s") == ["text ü"]

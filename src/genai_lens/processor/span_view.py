@@ -121,6 +121,28 @@ class SpanView:
             values[key] = value
         return value
 
+    def get_many(self, keys: tuple[str, ...], default: object = None) -> tuple[Any, ...]:
+        """``tuple(self.get(key, default) for key in keys)``: the keys a stage reads together, in one call
+        (one Rust call on a native view)."""
+        get = self.get
+        return tuple([get(key, default) for key in keys])
+
+    @staticmethod
+    def read_present(
+        views: Sequence[Any], keys: tuple[str, ...], default: object, present: int
+    ) -> list[tuple[Any, tuple[Any, ...]]]:
+        """``(view, view.get_many(keys, default))`` of the views holding any of ``keys[:present]``, in
+        order: the spans a stage works on, read in one pass (one Rust call for a native batch).
+        ``default`` must be a sentinel no attribute holds: it is how an absent key is told apart."""
+        probes = keys[:present]
+        found = []
+        for view in views:
+            for key in probes:
+                if key in view:
+                    found.append((view, view.get_many(keys, default)))
+                    break
+        return found
+
     def get_any(self, key: str) -> AnyValue | None:
         """The raw ``AnyValue`` (no copy), for stages that edit values in place."""
         i = self._index.get(key)
@@ -199,6 +221,13 @@ class SpanView:
             setattr(target, field, value)
             # Write through: a later stage reading what an earlier one wrote gets it without a conversion.
             self._values[key] = value
+
+    def set_many(self, keys: tuple[str, ...], values: tuple[AttributeValue, ...]) -> None:
+        """``set(key, value)`` for each pair, in order (one Rust call on a native view)."""
+        if len(keys) != len(values):
+            raise ValueError("set_many: keys and values differ in length")
+        for key, value in zip(keys, values, strict=True):
+            self.set(key, value)
 
     def set_default(self, key: str, value: AttributeValue) -> bool:
         """Set ``key`` only when absent; return whether it was set."""

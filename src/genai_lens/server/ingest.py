@@ -159,7 +159,11 @@ class Ingest:
         started = time.perf_counter()
         try:
             run(spans)
-        except Exception as exc:  # contain any stage bug: count it, keep the batch moving
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # contain any stage bug: count it, keep the batch moving
+            # BaseException, not Exception: a panic in the native core arrives as pyo3's PanicException,
+            # which derives from BaseException.
             self.stats.add("genai_lens_stage_errors_total", stage=name, error=type(exc).__name__)
             log.error(
                 "processor '%s' raised %s on a batch of %d spans; forwarding the batch",

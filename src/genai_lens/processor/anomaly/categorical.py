@@ -11,7 +11,6 @@ import json
 import re
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
-    GEN_AI_OPERATION_NAME,
     GEN_AI_OUTPUT_MESSAGES,
     GEN_AI_RESPONSE_FINISH_REASONS,
     GenAiOperationNameValues,
@@ -37,29 +36,51 @@ COMPLETION_OPERATIONS = frozenset(
 _CONTENT_FILTER_MARKS = ("content_filter", "content management policy")
 
 
-def categorical_flags(span: SpanView, output_tokens: int | None) -> list[str]:
+CATEGORICAL_KEYS = (ERROR_TYPE, GEN_AI_RESPONSE_FINISH_REASONS, GEN_AI_OUTPUT_MESSAGES)
+"""The attributes :func:`categorical_flags` reads (its ``error_type``, ``finish_reasons`` and
+``output_messages``), for the stage's one ``get_many`` of a span."""
+
+
+def categorical_flags(
+    span: SpanView,
+    operation: object,
+    output_tokens: int | None,
+    error_type: object,
+    finish_reasons: object,
+    output_messages: object,
+) -> list[str]:
+    """The flags of one call, from its values as ``get`` reads them (``None``: absent or empty)."""
     flags: list[str] = []
-    error_type = span.get(ERROR_TYPE)
     failed = span.is_error or error_type is not None
     if failed:
         flags.append(Flag.ERROR.value)
-    reasons = _finish_reasons(span)
-    if reasons & TRUNCATION_REASONS:
+    reasons = _finish_reasons(finish_reasons)
+    if reasons and not reasons.isdisjoint(TRUNCATION_REASONS):
         flags.append(Flag.TRUNCATED.value)
-    if reasons & CONTENT_FILTER_REASONS or (failed and _filtered_error(span, error_type)):
+    if (reasons and not reasons.isdisjoint(CONTENT_FILTER_REASONS)) or (
+        failed and _filtered_error(span, error_type)
+    ):
         flags.append(Flag.CONTENT_FILTER.value)
-    if not failed and span.get(GEN_AI_OPERATION_NAME) in COMPLETION_OPERATIONS:
-        if output_tokens == 0 or _output_messages_empty(span):
+    if not failed and operation in COMPLETION_OPERATIONS:
+        if output_tokens == 0 or _output_messages_empty(output_messages):
             flags.append(Flag.EMPTY_COMPLETION.value)
     return flags
 
 
-def _finish_reasons(span: SpanView) -> set[str]:
+def _finish_reasons(value: object) -> set[str]:
     """The string values of ``gen_ai.response.finish_reasons`` (a string or an array), lower-cased.
 
-    A non-string array item reads as "", which is in neither reason set, so it needs no type check.
+    A non-string array item reads as "" (as ``SpanView.string_items`` gives it), which is in neither
+    reason set.
     """
-    return {reason.lower() for reason in span.string_items(GEN_AI_RESPONSE_FINISH_REASONS)}
+    if isinstance(value, list):
+        if len(value) == 1:  # the usual one reason, without a comprehension's frame
+            item = value[0]
+            return {item.lower() if isinstance(item, str) else ""}
+        return {item.lower() if isinstance(item, str) else "" for item in value}
+    if isinstance(value, str):
+        return {value.lower()}
+    return set()
 
 
 def _filtered_error(span: SpanView, error_type: object) -> bool:
@@ -77,9 +98,8 @@ _TEXT_OUTPUT_HEADS = (
 _TEXT_OUTPUT_TAIL = re.compile(r'\s*\}\s*\]\s*(?:,\s*"finish_reason"\s*:\s*"[^"\\]*"\s*)?\}\s*\]\s*\Z')
 
 
-def _output_messages_empty(span: SpanView) -> bool:
+def _output_messages_empty(value: object) -> bool:
     """True when content capture is on and the output holds no text, tool call or other part."""
-    value = span.get(GEN_AI_OUTPUT_MESSAGES)
     if value is None:
         return False
     if isinstance(value, str):
@@ -118,7 +138,23 @@ def _single_nonblank_text(value: str) -> bool:
         if not slashes % 2:
             break
         end += 1
-    return _TEXT_OUTPUT_TAIL.match(value, end + 1) is not None
+    return _text_output_tail(value[end + 1 :])
+
+
+def _text_output_tail(tail: str) -> bool:
+    """Whether ``tail`` closes one text part and its message (``_TEXT_OUTPUT_TAIL``); remembered per
+    tail, as outputs end in a handful of ways (``"}]}]``, ``"}],"finish_reason":"stop"}]``…)."""
+    known = _TAILS.get(tail)
+    if known is None:
+        known = _TEXT_OUTPUT_TAIL.match(tail) is not None
+        if len(_TAILS) < _TAILS_KEPT and len(tail) <= _TAIL_KEPT_LENGTH:
+            _TAILS[tail] = known
+    return known
+
+
+_TAILS: dict[str, bool] = {}
+_TAILS_KEPT = 256  # distinct tails remembered (short ones only); any other is matched every time
+_TAIL_KEPT_LENGTH = 80
 
 
 def _message_has_output(message: object) -> bool:

@@ -13,22 +13,23 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from math import log1p
 from pathlib import Path
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
-    GEN_AI_OPERATION_NAME,
-    GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_MODEL,
     GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
 )
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 
 from genai_lens.processor.anomaly.baseline import RobustBaseline
-from genai_lens.processor.anomaly.categorical import categorical_flags
+from genai_lens.processor.anomaly.categorical import CATEGORICAL_KEYS, categorical_flags
 from genai_lens.processor.anomaly.store import BaselineKey, BaselineStore, write_atomically
-from genai_lens.processor.cost.usage import as_count, is_genai_span, read_usage
+from genai_lens.processor.cost.usage import ABSENT, GENAI_KEYS, as_count, read_genai
 from genai_lens.processor.native_views import view_step
 from genai_lens.processor.span_view import SpanView
 from genai_lens.processor.stage import (
@@ -45,20 +46,29 @@ logger = logging.getLogger(__name__)
 
 ANOMALY_METRIC = "genai_lens_anomalies_total"
 SNAPSHOT_FILE = "anomaly-baselines.json"
+_READ_KEYS = (
+    *GENAI_KEYS,  # 0 operation, 1 provider
+    GEN_AI_USAGE_INPUT_TOKENS,  # 2
+    GEN_AI_USAGE_OUTPUT_TOKENS,  # 3
+    *CATEGORICAL_KEYS,  # 4 error type, 5 finish reasons, 6 output messages
+    GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,  # 7
+    GEN_AI_USAGE_COST,  # 8
+    GEN_AI_REQUEST_MODEL,  # 9
+    GEN_AI_RESPONSE_MODEL,  # 10
+)
+"""What the stage reads of every span, in one ``get_many`` (positions noted)."""
 # Calls flagged with these are not typical of their key, so they never feed its baselines.
 _NOT_BASELINED = frozenset({Flag.ERROR.value, Flag.CONTENT_FILTER.value, Flag.EMPTY_COMPLETION.value})
 
 
 class _Metric:
-    """One measured quantity: how to read it, its log-space unit, its flag and whether low is anomalous."""
+    """One measured quantity: its log-space unit (a value is scored as ``log1p(raw * unit)``), its flag
+    and whether low is anomalous."""
 
     __slots__ = ("name", "flag", "unit", "two_sided")
 
     def __init__(self, name: str, flag: Flag, unit: float, two_sided: bool) -> None:
         self.name, self.flag, self.unit, self.two_sided = name, flag.value, unit, two_sided
-
-    def log_value(self, raw: float) -> float:
-        return math.log1p(raw * self.unit)
 
 
 LATENCY = _Metric("latency", Flag.LATENCY_OUTLIER, 1e3, False)  # seconds → ms
@@ -66,6 +76,7 @@ TTFT = _Metric("ttft", Flag.TTFT_OUTLIER, 1e3, False)
 INPUT_TOKENS = _Metric("input_tokens", Flag.INPUT_TOKENS_OUTLIER, 1.0, True)
 OUTPUT_TOKENS = _Metric("output_tokens", Flag.OUTPUT_TOKENS_OUTLIER, 1.0, True)
 COST = _Metric("cost", Flag.COST_OUTLIER, 1e6, False)  # USD → micro-USD
+_METRICS = (LATENCY, TTFT, INPUT_TOKENS, OUTPUT_TOKENS, COST)  # the order a span's values are scored in
 
 DEFAULTS: dict[str, Any] = {
     "max_keys": 10_000,
@@ -134,9 +145,8 @@ class AnomalyStage(Stage):
         services: dict[int, str] = {}
         counts: dict[str, int] = {}
         with self._lock:  # once per batch: the baselines are only shared with the snapshot writer
-            for span in spans:
-                if is_genai_span(span):
-                    self._process(span, services, counts)
+            for span, values in read_genai(spans, _READ_KEYS):  # one read of everything it needs
+                self._process(span, values, services, counts)
         self._count(counts)
         if self._state_path is not None and time.monotonic() - self._last_snapshot >= self._interval:
             self.snapshot()
@@ -148,29 +158,28 @@ class AnomalyStage(Stage):
         """This stage's own ``process_batch`` over native span views (Python logic, native attributes)."""
         return view_step(self)
 
-    def _process(self, span: SpanView, services: dict[int, str], counts: dict[str, int]) -> None:
-        """Flag and score one GenAI span; the caller holds the lock and counts the flags."""
-        usage = read_usage(span)
-        flags = categorical_flags(span, usage.output_tokens)
-        measured: list[tuple[_Metric, float]] = []
-        duration = span.duration_s
-        if duration > 0:  # 0 means the span carried no usable end time
-            measured.append((LATENCY, LATENCY.log_value(duration)))
-        if GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span:
-            ttft = span.get(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
-            if _non_negative(ttft):
-                measured.append((TTFT, TTFT.log_value(float(ttft))))  # type: ignore[arg-type]
-        if usage.input_tokens is not None:
-            measured.append((INPUT_TOKENS, INPUT_TOKENS.log_value(usage.input_tokens)))
-        if usage.output_tokens is not None:
-            measured.append((OUTPUT_TOKENS, OUTPUT_TOKENS.log_value(usage.output_tokens)))
-        if GEN_AI_USAGE_COST in span:
-            cost = span.get(GEN_AI_USAGE_COST)
-            if _non_negative(cost):
-                measured.append((COST, COST.log_value(float(cost))))  # type: ignore[arg-type]
+    def _process(
+        self, span: SpanView, values: tuple[Any, ...], services: dict[int, str], counts: dict[str, int]
+    ) -> None:
+        """Flag and score one GenAI span (``values``: its ``_READ_KEYS``); the caller holds the lock and
+        counts the flags."""
+        operation, _, input_value, output_value, error_type, reasons, messages, ttft, cost, _, _ = values
+        input_tokens = as_count(input_value)
+        output_tokens = as_count(output_value)
+        if error_type is ABSENT:
+            error_type = None
+        flags = categorical_flags(span, operation, output_tokens, error_type, reasons, messages)
         score = 0.0
-        if not _NOT_BASELINED.intersection(flags):
-            score = self._score_and_learn(_key(span, services), measured, flags)
+        if not flags or _NOT_BASELINED.isdisjoint(flags):
+            duration = span.duration_s  # 0 means the span carried no usable end time
+            measured = (  # raw values in the order of _METRICS; None: not measured
+                duration if duration > 0 else None,
+                float(ttft) if ttft is not ABSENT and _non_negative(ttft) else None,
+                input_tokens,
+                output_tokens,
+                float(cost) if cost is not ABSENT and _non_negative(cost) else None,
+            )
+            score = self._score_and_learn(_key(span, values, services), measured, flags)
         if flags:
             span.set(GENAI_LENS_ANOMALY_FLAGS, flags)
             for flag in flags:
@@ -182,17 +191,20 @@ class AnomalyStage(Stage):
             self._stats.add(ANOMALY_METRIC, float(count), flag=flag)
 
     def _score_and_learn(
-        self, key: BaselineKey, measured: list[tuple[_Metric, float]], flags: list[str]
+        self, key: BaselineKey, measured: tuple[float | int | None, ...], flags: list[str]
     ) -> float:
-        """Score each value against its baseline, then add it; returns the largest outlier z (0 if none)."""
+        """Score each measured value against its baseline, then add it; returns the largest outlier z
+        (0 if none)."""
         score = 0.0
-        threshold = self._threshold
+        threshold, alpha, min_samples = self._threshold, self._alpha, self._min_samples
         baselines = self._store.baselines(key)
-        for metric, value in measured:
+        for metric, raw in zip(_METRICS, measured, strict=True):
+            if raw is None:
+                continue
             baseline = baselines.get(metric.name)
             if baseline is None:
                 baseline = baselines[metric.name] = RobustBaseline()
-            z = baseline.score_and_add(value, self._alpha, self._min_samples)
+            z = baseline.score_and_add(log1p(raw * metric.unit), alpha, min_samples)
             if z is not None:
                 distance = abs(z) if metric.two_sided else z
                 if distance > threshold:
@@ -221,18 +233,19 @@ class AnomalyStage(Stage):
         self.snapshot()
 
 
-def _key(span: SpanView, services: dict[int, str]) -> BaselineKey:
+def _key(span: SpanView, values: tuple[Any, ...], services: dict[int, str]) -> BaselineKey:
     """The span's baseline key; ``service.name`` is read once per resource of the batch (``services``)."""
     resource_id = span.resource_key
     service = services.get(resource_id)
     if service is None:
         service = services[resource_id] = _text(span.resource_get(SERVICE_NAME))
-    return (
+    operation, provider, request_model, response_model = values[0], values[1], values[9], values[10]
+    return (  # _text of each, spelled out: this runs for every GenAI span
         service,
-        _text(span.get(GEN_AI_PROVIDER_NAME)),
-        _text(span.get(GEN_AI_REQUEST_MODEL)),
-        _text(span.get(GEN_AI_RESPONSE_MODEL)),
-        _text(span.get(GEN_AI_OPERATION_NAME)),
+        provider if isinstance(provider, str) else "",
+        request_model if isinstance(request_model, str) else "",
+        response_model if isinstance(response_model, str) else "",
+        operation if isinstance(operation, str) else "",
     )
 
 

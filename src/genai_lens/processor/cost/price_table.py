@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 
 import genai_prices
 from genai_prices.data import providers as _BUNDLED_PROVIDERS
@@ -55,6 +56,10 @@ PROVIDER_IDS: dict[str, str | None] = {
 }
 
 _EPOCH_DATE = date(1970, 1, 1)
+_NANOS_PER_DAY = 86_400 * 10**9
+# Start times this far inside a UTC day (ns) fall on the same day however the float seconds round.
+_DAY_SAFE_FROM = 2 * 10**6
+_DAY_SAFE_TO = _NANOS_PER_DAY - 2 * 10**6
 
 # Values of the ``service_tier`` price context genai-prices knows; "default"/"auto" mean standard prices.
 SERVICE_TIERS = frozenset({"priority", "flex", "fast"})
@@ -84,6 +89,7 @@ class PriceTable:
         self._find_on_day = lru_cache(maxsize=cache_size)(self._find_on_day_uncached)
         self._by_day: dict[tuple[str | None, str, int, str | None], PricedModel | None] = {}
         self._by_day_size = cache_size
+        self._first_by_day: dict[tuple[str | None, tuple[str, ...], int, str | None], Any] = {}
 
     def lookup(
         self, provider_name: str | None, model: str, when: datetime, service_tier: str | None = None
@@ -124,6 +130,41 @@ class PriceTable:
         if found.fixed_plan is not None:
             return found, found.fixed_plan
         return found, found.plan_at(datetime.fromtimestamp(seconds, tz=timezone.utc), tier)
+
+    def lookup_first_unix_nano(
+        self, provider_name: str | None, models: tuple[str, ...], start_unix_nano: int, tier: str | None
+    ) -> tuple[PricePlan, str] | None:
+        """The plan and name of the first of ``models`` that :meth:`lookup_unix_nano` prices, remembered
+        per UTC day: a span's models and day resolve with one dict lookup.
+
+        The day is taken from the integer nanoseconds only well inside it (2 ms from either midnight),
+        where the float arithmetic of :meth:`lookup_unix_nano` picks the same day; near midnight, and for
+        time-of-day prices, every call goes through :meth:`lookup_unix_nano`.
+        """
+        day, into_day = divmod(start_unix_nano, _NANOS_PER_DAY)
+        if not _DAY_SAFE_FROM <= into_day <= _DAY_SAFE_TO:
+            return self._first(provider_name, models, start_unix_nano, tier)[0]
+        key = (provider_name, models, day, tier)
+        try:
+            return self._first_by_day[key]
+        except KeyError:
+            pass
+        found, per_day = self._first(provider_name, models, start_unix_nano, tier)
+        if per_day:
+            if len(self._first_by_day) >= self._by_day_size:
+                self._first_by_day.clear()
+            self._first_by_day[key] = found
+        return found
+
+    def _first(
+        self, provider_name: str | None, models: tuple[str, ...], start_unix_nano: int, tier: str | None
+    ) -> tuple[tuple[PricePlan, str] | None, bool]:
+        """(plan and model, or ``None``; whether that answer holds for the whole UTC day)."""
+        for model in models:
+            found = self.lookup_unix_nano(provider_name, model, start_unix_nano, tier)
+            if found is not None:
+                return (found[1], model), found[0].fixed_plan is not None
+        return None, True
 
     def cache_info(self) -> tuple[int, int]:
         """(hits, misses) of the day-level cache, for tests and diagnostics."""

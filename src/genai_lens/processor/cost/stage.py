@@ -12,21 +12,27 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
-    GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_MODEL,
 )
 from opentelemetry.semconv._incubating.attributes.openai_attributes import OPENAI_RESPONSE_SERVICE_TIER
 
-from genai_lens.processor.cost.breakdown import CostBreakdown
+from genai_lens.processor.cost.breakdown import UsdCost
 from genai_lens.processor.cost.nesting import SpanKey, span_key, wrapper_duplicates
 from genai_lens.processor.cost.overrides import PriceOverrides
 from genai_lens.processor.cost.price_table import PRICING_VERSION, PriceTable
-from genai_lens.processor.cost.usage import TokenUsage, is_model_call, read_usage
+from genai_lens.processor.cost.usage import (
+    ABSENT,
+    GENAI_KEYS,
+    USAGE_KEYS,
+    TokenUsage,
+    is_model_call_of,
+    read_genai,
+    usage_of,
+)
 from genai_lens.processor.native_views import view_step
 from genai_lens.processor.span_view import SpanView
 from genai_lens.processor.stage import (
@@ -52,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 COST_METRIC = "genai_lens_cost_usd_total"
 UNPRICED_METRIC = "genai_lens_cost_unpriced_total"
-_COST_KEYS = (
+_COST_KEYS = (  # in the order a priced call gets them
     GEN_AI_USAGE_COST,
     GENAI_LENS_COST_INPUT,
     GENAI_LENS_COST_OUTPUT,
@@ -61,6 +67,18 @@ _COST_KEYS = (
     GENAI_LENS_COST_SOURCE,
     GENAI_LENS_COST_PRICING_VERSION,
 )
+
+
+_READ_KEYS = (
+    *GENAI_KEYS,  # 0, 1
+    *USAGE_KEYS,  # 2..6
+    GEN_AI_RESPONSE_MODEL,  # 7
+    GEN_AI_REQUEST_MODEL,  # 8
+    GEN_AI_USAGE_COST,  # 9
+    OPENAI_RESPONSE_SERVICE_TIER,  # 10
+    GENAI_LENS_COST_MODEL_UNKNOWN,  # 11
+)
+"""What the stage reads of every span, in one ``get_many`` (positions noted)."""
 
 
 class CostStage(Stage):
@@ -84,6 +102,8 @@ class CostStage(Stage):
         self._stats = context.stats
         self._overrides = overrides
         self._table = PriceTable(cache_size)
+        self._names: dict[tuple[Any, ...], _CallNames] = {}
+        self._names_size = cache_size
         self._stats.describe(
             COST_METRIC, "USD cost of GenAI calls seen by the processor, by provider and model."
         )
@@ -112,21 +132,21 @@ class CostStage(Stage):
         return self._table
 
     def process_batch(self, spans: Sequence[SpanView]) -> None:
-        calls: list[tuple[SpanView, TokenUsage]] = []
-        for span in spans:
-            if not is_model_call(span):  # a model call is a GenAI span too
+        calls: list[tuple[SpanView, TokenUsage, tuple[Any, ...]]] = []
+        for span, values in read_genai(spans, _READ_KEYS):  # one read of everything pricing needs
+            if not is_model_call_of(values[0], values[1]):
                 continue
-            usage = read_usage(span)
+            usage = usage_of(values[2:7])
             if usage.has_tokens:
-                calls.append((span, usage))
+                calls.append((span, usage, values))
         if not calls:
             return
         wrappers = _wrappers(spans, calls) if len(calls) > 1 else set()
         costs: dict[tuple[str, str], float] = {}
         unpriced: dict[str, int] = {}
-        for span, usage in calls:
+        for span, usage, values in calls:
             if not wrappers or span_key(span) not in wrappers:
-                self._price(span, usage, costs, unpriced)
+                self._price(span, usage, values, costs, unpriced)
         for (provider, model), total in costs.items():
             self._stats.add(COST_METRIC, total, provider=provider, model=model)
         for reason, count in unpriced.items():
@@ -140,24 +160,29 @@ class CostStage(Stage):
         return view_step(self)
 
     def _price(
-        self, span: SpanView, usage: TokenUsage, costs: dict[tuple[str, str], float], unpriced: dict[str, int]
+        self,
+        span: SpanView,
+        usage: TokenUsage,
+        values: tuple[Any, ...],
+        costs: dict[tuple[str, str], float],
+        unpriced: dict[str, int],
     ) -> None:
-        """Price one call; its cost is added to ``costs`` (or its reason to ``unpriced``) for the batch."""
-        provider = _text(span.get(GEN_AI_PROVIDER_NAME))
-        response_model = _text(span.get(GEN_AI_RESPONSE_MODEL))
-        request_model = _text(span.get(GEN_AI_REQUEST_MODEL))
-        models = [m for m in (response_model, request_model) if m]
-        label_model = models[0] if models else ""
-        existing = span.get(GEN_AI_USAGE_COST)
-        if _positive_number(existing):
+        """Price one call (``values``: its ``_READ_KEYS``); its cost is added to ``costs`` (or its reason
+        to ``unpriced``) for the batch."""
+        names = (values[1], values[7], values[8], values[10])
+        try:
+            call = self._names.get(names) or self._remember(names)
+        except TypeError:  # an array or map where a name belongs: nothing to remember it by
+            call = _CallNames.of(*names)
+        existing = values[9]
+        if existing is not ABSENT and _positive_number(existing):
             span.set(GENAI_LENS_COST_SOURCE, _SOURCE_SPAN)
-            label = (provider or "", label_model)
-            costs[label] = costs.get(label, 0.0) + float(existing)  # type: ignore[arg-type]
+            label = (call.provider or "", call.label_model)
+            costs[label] = costs.get(label, 0.0) + float(existing)
             return
-        if not models:
+        if not call.models:
             return
-        tier = _text(span.get(OPENAI_RESPONSE_SERVICE_TIER))
-        priced = self._priced(provider, models, span.span.start_time_unix_nano, tier, usage)
+        priced = self._priced(call, span.span.start_time_unix_nano, usage)
         if isinstance(priced, str):
             # No price: never leave a cost behind (OpenLIT's 0 means "unknown", not "free").
             span.delete_many(_COST_KEYS)
@@ -165,45 +190,43 @@ class CostStage(Stage):
                 span.set(GENAI_LENS_COST_MODEL_UNKNOWN, True)
             unpriced[priced] = unpriced.get(priced, 0) + 1
             return
-        breakdown, source, version, model = priced
-        total = _usd(breakdown.total)
-        if GENAI_LENS_COST_MODEL_UNKNOWN in span:
+        cost, source, version, model = priced
+        if values[11] is not ABSENT:  # a model_unknown mark from an earlier pass
             span.delete(GENAI_LENS_COST_MODEL_UNKNOWN)
-        span.set(GEN_AI_USAGE_COST, total)
-        span.set(GENAI_LENS_COST_INPUT, _usd(breakdown.input))
-        span.set(GENAI_LENS_COST_OUTPUT, _usd(breakdown.output))
-        span.set(GENAI_LENS_COST_CACHE_READ, _usd(breakdown.cache_read))
-        span.set(GENAI_LENS_COST_CACHE_CREATION, _usd(breakdown.cache_creation))
-        span.set(GENAI_LENS_COST_SOURCE, source)
-        span.set(GENAI_LENS_COST_PRICING_VERSION, version)
-        label = (provider or "", model)
-        costs[label] = costs.get(label, 0.0) + total
+        span.set_many(_COST_KEYS, (*cost, source, version))
+        label = (call.provider or "", model)
+        costs[label] = costs.get(label, 0.0) + cost.total
+
+    def _remember(self, names: tuple[Any, ...]) -> _CallNames:
+        if len(self._names) >= self._names_size:
+            self._names.clear()
+        call = self._names[names] = _CallNames.of(*names)
+        return call
 
     def _priced(
-        self,
-        provider: str | None,
-        models: list[str],
-        start_unix_nano: int,
-        tier: str | None,
-        usage: TokenUsage,
-    ) -> tuple[CostBreakdown, str, str, str] | str:
+        self, call: _CallNames, start_unix_nano: int, usage: TokenUsage
+    ) -> tuple[UsdCost, str, str, str] | str:
         """The cost, its source, price-table version and the model priced; or why there is none."""
-        # A datetime only where one is needed: overrides, or a span without a start time ("now").
-        when = _start_time(start_unix_nano) if self._overrides is not None or start_unix_nano <= 0 else None
+        provider, models, tier = call.provider, call.models, call.tier
         try:
+            if self._overrides is None and start_unix_nano > 0:  # the usual case: one cached lookup
+                found = self._table.lookup_first_unix_nano(provider, models, start_unix_nano, tier)
+                if found is None:
+                    return _MODEL_UNKNOWN
+                plan, model = found
+                return plan.price_usd(usage), _SOURCE_GENAI_PRICES, PRICING_VERSION, model
+            # A datetime only where one is needed: overrides, or a span without a start time ("now").
+            when = _start_time(start_unix_nano)
             if self._overrides is not None:
                 for model in models:
                     entry = self._overrides.find(provider, model, when)
                     if entry is not None:
-                        cost = entry.plan.price(usage)
+                        cost = entry.plan.price_usd(usage)
                         return cost, _SOURCE_OVERRIDES, self._overrides.version, model
             for model in models:
-                if when is None:
-                    found = self._table.lookup_unix_nano(provider, model, start_unix_nano, tier)
-                else:
-                    found = self._table.lookup(provider, model, when, tier)
+                found = self._table.lookup(provider, model, when, tier)
                 if found is not None:
-                    cost = found[1].price(usage)
+                    cost = found[1].price_usd(usage)
                     return cost, _SOURCE_GENAI_PRICES, PRICING_VERSION, model
         except ValueError as exc:
             # Contradictory counts (cache larger than input): any cost would be wrong, so set none.
@@ -212,14 +235,40 @@ class CostStage(Stage):
         return _MODEL_UNKNOWN
 
 
-def _wrappers(spans: Sequence[SpanView], calls: list[tuple[SpanView, TokenUsage]]) -> set[SpanKey]:
+class _CallNames(NamedTuple):
+    """The names a call is priced and labelled by, from its raw attribute values; the stage remembers
+    them by those values (the same few providers and models come again and again)."""
+
+    provider: str | None
+    models: tuple[str, ...]  # response model first, then request model; blank ones left out
+    label_model: str
+    tier: str | None
+
+    @classmethod
+    def of(cls, provider: object, response_model: object, request_model: object, tier: object) -> _CallNames:
+        models = tuple(m for m in (_text(response_model), _text(request_model)) if m)
+        return cls(_text(provider), models, models[0] if models else "", _text(tier))
+
+
+def _wrappers(
+    spans: Sequence[SpanView], calls: list[tuple[SpanView, TokenUsage, tuple[Any, ...]]]
+) -> set[SpanKey]:
     """Keys of the calls that only wrap another call of the batch (see :mod:`.nesting`).
 
     A wrapper and the call it wraps share trace id and usage, so only calls with such a twin are
-    handed to the ancestor walk; in the usual batch there is none and the walk is skipped.
+    handed to the ancestor walk; in the usual batch no two calls even share their usage, and neither the
+    span ids nor the walk are read.
     """
+    seen: set[tuple[int, int, int, int]] = set()
+    for _, usage, _ in calls:
+        identity = usage.identity()
+        if identity in seen:
+            break
+        seen.add(identity)
+    else:
+        return set()  # every usage differs: no twins
     identities: dict[SpanKey, tuple[int, int, int, int]] = {}
-    for span, usage in calls:
+    for span, usage, _ in calls:
         identities.setdefault(span_key(span), usage.identity())
     twins = Counter((key[0], identity) for key, identity in identities.items())
     suspects = {key: identity for key, identity in identities.items() if twins[(key[0], identity)] > 1}
@@ -231,11 +280,6 @@ _SOURCE_OVERRIDES = GenaiLensCostSourceValues.OVERRIDES.value
 _SOURCE_GENAI_PRICES = GenaiLensCostSourceValues.GENAI_PRICES.value
 _MODEL_UNKNOWN = "model_unknown"
 _INVALID_USAGE = "invalid_usage"
-
-
-def _usd(amount: Decimal) -> float:
-    # ``float(Decimal)`` goes through a string; most calls have no cache parts, whose amount is 0
-    return 0.0 if not amount and not amount.is_signed() else float(amount)
 
 
 def _text(value: object) -> str | None:

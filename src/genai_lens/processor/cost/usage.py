@@ -8,7 +8,8 @@ cache and reasoning counts are subsets of input and output, never added to them.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_OPERATION_NAME,
@@ -35,20 +36,66 @@ MODEL_CALL_OPERATIONS = frozenset(
 )
 
 
-def is_genai_span(span: SpanView) -> bool:
-    """A span the GenAI stages care about: it names a GenAI operation or provider."""
-    return GEN_AI_OPERATION_NAME in span or GEN_AI_PROVIDER_NAME in span
+class _Absent:
+    """The type of :data:`ABSENT`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
 
 
-def is_model_call(span: SpanView) -> bool:
-    """A GenAI span that is one model call (or names a provider but no operation)."""
-    operation = span.get(GEN_AI_OPERATION_NAME)
-    if operation is None:
-        return GEN_AI_PROVIDER_NAME in span
+ABSENT = _Absent()
+"""The default to pass to ``SpanView.get_many`` where presence matters: ``None`` then means "present
+without a value", as ``key in span`` tells it apart from an absent key."""
+
+GENAI_KEYS = (GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME)
+"""What tells a GenAI span (:func:`is_genai`) and a model call (:func:`is_model_call_of`) apart."""
+USAGE_KEYS = (
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+)
+"""The counts :func:`usage_of` reads, in its order."""
+
+
+def is_genai(operation: object, provider: object) -> bool:
+    """A span the GenAI stages care about: it names a GenAI operation or provider (values read with
+    ``get_many(GENAI_KEYS, ABSENT)``)."""
+    return operation is not ABSENT or provider is not ABSENT
+
+
+def is_model_call_of(operation: object, provider: object) -> bool:
+    """A GenAI span that is one model call (or names a provider but no operation), from the values of
+    ``get_many(GENAI_KEYS, ABSENT)``."""
+    if operation is None or operation is ABSENT:
+        return provider is not ABSENT
     return operation in MODEL_CALL_OPERATIONS
 
 
-def as_count(value: AttributeValue) -> int | None:
+def read_genai(spans: Sequence[SpanView], keys: tuple[str, ...]) -> list[tuple[SpanView, tuple[Any, ...]]]:
+    """``(span, span.get_many(keys, ABSENT))`` of the GenAI spans among ``spans`` (:func:`is_genai`), in
+    order; ``keys`` start with :data:`GENAI_KEYS`. The view class reads them all at once
+    (``read_present``): on a native batch one Rust call, instead of one per span and stage."""
+    if not spans:
+        return []
+    read_present = getattr(type(spans[0]), "read_present", SpanView.read_present)
+    return read_present(spans, keys, ABSENT, len(GENAI_KEYS))
+
+
+def is_genai_span(span: SpanView) -> bool:
+    """:func:`is_genai` of ``span``."""
+    return is_genai(*span.get_many(GENAI_KEYS, ABSENT))
+
+
+def is_model_call(span: SpanView) -> bool:
+    """:func:`is_model_call_of` of ``span``."""
+    return is_model_call_of(*span.get_many(GENAI_KEYS, ABSENT))
+
+
+def as_count(value: AttributeValue | object) -> int | None:
     """A token count from an attribute value: non-negative finite int/float, else ``None``."""
     if type(value) is int:  # the usual case first (``bool`` is a subclass, so not ``isinstance``)
         return value if value >= 0 else None
@@ -97,16 +144,29 @@ class TokenUsage(NamedTuple):
         )
 
 
-def read_usage(span: SpanView) -> TokenUsage:
-    """The span's counts; absent cache and reasoning counts (the usual case) cost a key check each."""
-    return TokenUsage(
-        as_count(span.get(GEN_AI_USAGE_INPUT_TOKENS)),
-        as_count(span.get(GEN_AI_USAGE_OUTPUT_TOKENS)),
-        _optional_count(span, GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-        _optional_count(span, GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-        _optional_count(span, GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+def usage_of(values: Sequence[object]) -> TokenUsage:
+    """The counts from the values of :data:`USAGE_KEYS` (in that order); an absent count reads as
+    ``None`` (input, output) or 0 (cache and reasoning, subsets that are usually not reported).
+
+    Built for every GenAI span by both stages, so the usual values (a non-negative ``int``, an absent
+    optional count) skip :func:`as_count`, with the same result.
+    """
+    input_tokens, output_tokens, cache_read, cache_creation, reasoning = values
+    return _new_usage(
+        TokenUsage,
+        (
+            input_tokens if type(input_tokens) is int and input_tokens >= 0 else as_count(input_tokens),
+            output_tokens if type(output_tokens) is int and output_tokens >= 0 else as_count(output_tokens),
+            0 if cache_read is ABSENT else as_count(cache_read) or 0,
+            0 if cache_creation is ABSENT else as_count(cache_creation) or 0,
+            0 if reasoning is ABSENT else as_count(reasoning) or 0,
+        ),
     )
 
 
-def _optional_count(span: SpanView, key: str) -> int:
-    return (as_count(span.get(key)) or 0) if key in span else 0
+_new_usage = tuple.__new__  # a TokenUsage from its five fields, without NamedTuple's keyword handling
+
+
+def read_usage(span: SpanView) -> TokenUsage:
+    """The span's counts, in one read."""
+    return usage_of(span.get_many(USAGE_KEYS, ABSENT))

@@ -6,6 +6,7 @@
 //! scans from the end (OTLP attribute lists are short), so a repeated key resolves to its last occurrence,
 //! as in the upb view's index.
 
+mod bulk;
 mod convert;
 
 use std::collections::HashSet;
