@@ -142,14 +142,15 @@ class Ingest:
 
     def _run_native(self, plan: NativePlan, batch: Any) -> bytes:
         """The native steps on the batch, then the Python stages (if any) on its upb decoding; the payload."""
+        count = batch.span_count()
         with self._pipeline_lock:
             for name, step in plan.native:
-                self._run_stage(name, step.run, batch, batch.span_count())
-            if not plan.python:
-                return batch.encode()
-            request = ExportTraceServiceRequest.FromString(batch.encode())
-            self._run_python(plan.python, span_views(request))
-        return request.SerializeToString()
+                self._run_stage(name, step.run, batch, count)
+            if plan.python:
+                request = ExportTraceServiceRequest.FromString(batch.encode())
+                self._run_python(plan.python, span_views(request))
+                return request.SerializeToString()
+        return batch.encode()  # outside the lock (it releases the GIL): the next request's stages can run
 
     def _run_python(self, stages: Iterable[tuple[str, Stage]], views: list[SpanView]) -> None:
         for name, stage in stages:

@@ -68,8 +68,9 @@ impl Batch {
 impl Batch {
     /// Decode OTLP/protobuf bytes; malformed input raises `ValueError` with the decoder's message.
     #[new]
-    fn new(data: &[u8]) -> PyResult<Self> {
-        ExportTraceServiceRequest::decode(data)
+    fn new(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        // Without the GIL: the receivers' other threads go on reading sockets meanwhile.
+        py.detach(|| ExportTraceServiceRequest::decode(data))
             .map(|request| Batch { request })
             .map_err(|err| PyValueError::new_err(format!("malformed OTLP protobuf: {err}")))
     }
