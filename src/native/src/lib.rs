@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 
 pub mod batch;
 pub mod normalize;
+pub mod pyjson;
 pub mod redact;
 pub mod values;
 pub mod view;

@@ -20,6 +20,33 @@ pub struct Shape {
     pub default_role: &'static str,
 }
 
+impl Shape {
+    /// A dialect's input (`user` by default, no own finish reason) and output (`assistant`) shapes.
+    pub const fn pair(
+        role: &'static str,
+        content: &'static str,
+        json_blocks: bool,
+        output_finish_reason: Option<&'static str>,
+    ) -> [Shape; 2] {
+        [
+            Shape {
+                role,
+                content,
+                finish_reason: None,
+                json_blocks,
+                default_role: "user",
+            },
+            Shape {
+                role,
+                content,
+                finish_reason: output_finish_reason,
+                json_blocks,
+                default_role: "assistant",
+            },
+        ]
+    }
+}
+
 enum Field<'a> {
     Absent,
     Str(&'a str),

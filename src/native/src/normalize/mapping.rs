@@ -1,6 +1,7 @@
 //! The shared rules of `normalize/mapping.py`: copy-if-absent renames with the value converters, the
 //! provider and finish-reason vocabularies, the message-part builders and the index-flattened key grouping.
 
+use super::fast;
 use super::pyjson::{dump_json, parse_json};
 use super::pyvalue::{
     as_bool, as_float, as_int, as_str, as_str_list, dict, dict_get, dict_set, py_lower, py_str,
@@ -369,7 +370,13 @@ fn first<'b>(block: &'b [(String, PV)], keys: &[&str]) -> Option<&'b PV> {
     keys.iter().find_map(|k| dict_get(block, k))
 }
 
-const NONE: PV = PV::None;
+/// The `None` a missing key reads as (`fields.get(key)`).
+pub const NONE: PV = PV::None;
+
+/// `fields.get(key)`: the value, `None` when absent.
+pub fn field<'f>(fields: &'f [(String, PV)], key: &str) -> &'f PV {
+    dict_get(fields, key).unwrap_or(&NONE)
+}
 
 fn text_or_json(value: &PV) -> R<String> {
     match value {
@@ -737,6 +744,85 @@ pub fn collect_indexed(view: &View, prefixes: &[&str]) -> R<(Vec<RawIndexed>, Ve
         g.sort_by(|a, b| index_order(a.index_text(view), b.index_text(view)));
     }
     Ok((groups, used))
+}
+
+/// One flattened input message's role (`user` when missing or empty) and its `parts`; a `tool` message
+/// with a call id under `call_id_key` becomes one tool response holding its text.
+pub fn input_role_parts(
+    fields: &mut Fields,
+    role_key: &str,
+    call_id_key: &str,
+    parts: impl FnOnce(&mut Fields) -> R<Vec<PV>>,
+) -> R<(String, Vec<PV>)> {
+    let role = as_str(field(fields, role_key))?
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "user".into());
+    let mut parts = parts(fields)?;
+    if role == "tool" {
+        if let Some(call_id) = dict_get(fields, call_id_key) {
+            let text = join_text_parts(&parts)?;
+            parts = vec![tool_response_part(call_id, PV::Str(text))?];
+        }
+    }
+    Ok((role, parts))
+}
+
+/// `gen_ai.input.messages` from index-flattened `group` (see [`put_messages`]).
+pub fn put_input_messages(
+    edit: &mut Edit,
+    group: &RawIndexed,
+    shape: &fast::Shape,
+    build: impl FnOnce(Indexed) -> R<Vec<PV>>,
+) -> R<()> {
+    put_messages(edit, INPUT_MESSAGES, group, shape, None, build)
+}
+
+/// `gen_ai.output.messages` from index-flattened `group`, a message without its own finish reason
+/// taking the span's `reasons` by position (see [`put_messages`]).
+pub fn put_output_messages(
+    edit: &mut Edit,
+    group: &RawIndexed,
+    shape: &fast::Shape,
+    reasons: Option<&[String]>,
+    build: impl FnOnce(Indexed, Option<&[String]>) -> R<Vec<PV>>,
+) -> R<()> {
+    let fast_reasons = Some(reasons.unwrap_or(&[]));
+    put_messages(
+        edit,
+        OUTPUT_MESSAGES,
+        group,
+        shape,
+        fast_reasons,
+        |indexed| build(indexed, reasons),
+    )
+}
+
+/// Sets `key` to the JSON messages rebuilt from index-flattened `group` unless the span already has it:
+/// straight to JSON where the values allow (`fast`), else `build` over the materialized groups; nothing
+/// when there are no messages.
+fn put_messages(
+    edit: &mut Edit,
+    key: &str,
+    group: &RawIndexed,
+    shape: &fast::Shape,
+    fast_reasons: Option<&[String]>,
+    build: impl FnOnce(Indexed) -> R<Vec<PV>>,
+) -> R<()> {
+    if edit.view.contains(key) {
+        return Ok(());
+    }
+    let json = match fast::messages(edit.view, group, shape, fast_reasons) {
+        Some(json) => json,
+        None => {
+            let messages = build(materialize(edit.view, group))?;
+            if messages.is_empty() {
+                return Ok(());
+            }
+            dump_json(&PV::List(messages))?
+        }
+    };
+    edit.put(key, PV::Str(json))?;
+    Ok(())
 }
 
 /// The groups with their values converted (`any_to_python`), as the Python builders see them.

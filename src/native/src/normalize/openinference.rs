@@ -4,13 +4,16 @@
 
 use super::fast;
 use super::mapping::{
-    collect_indexed, content_to_parts, convert, group_indexed, join_text_parts,
-    normalize_finish_reasons, normalize_provider, output_message, str_list, str_of, take,
-    text_part, tool_call_part, tool_definition, tool_response_part, Edit, Fields, Indexed, Table,
-    CHAT, EMBEDDINGS, EXECUTE_TOOL, FINISH_REASONS, INPUT_MESSAGES, INVOKE_AGENT, OPERATION,
-    OUTPUT_MESSAGES, PROVIDER, REQUEST_MODEL, RESPONSE_ID, RETRIEVAL, TOOL_DEFINITIONS,
+    collect_indexed, content_to_parts, convert, group_indexed, normalize_finish_reasons,
+    normalize_provider, output_message, str_list, str_of, take, text_part, tool_call_part,
+    tool_definition, Edit, Fields, Indexed, Table, CHAT, EMBEDDINGS, EXECUTE_TOOL, FINISH_REASONS,
+    INPUT_MESSAGES, INVOKE_AGENT, OPERATION, OUTPUT_MESSAGES, PROVIDER, REQUEST_MODEL, RESPONSE_ID,
+    RETRIEVAL, TOOL_DEFINITIONS,
 };
-use super::mapping::{materialize, Consumed, RawIndexed};
+use super::mapping::{
+    field, input_role_parts, materialize, put_input_messages, put_output_messages, Consumed,
+    RawIndexed,
+};
 use super::otel_genai_legacy::legacy_input_messages;
 use super::pyjson::{dump_json, parse_json};
 use super::pyvalue::{
@@ -69,26 +72,9 @@ const INPUT_PREFIX: &str = "llm.input_messages.";
 const OUTPUT_PREFIX: &str = "llm.output_messages.";
 const TOOLS_PREFIX: &str = "llm.tools.";
 
-const NONE: PV = PV::None;
-
-const INPUT_SHAPE: fast::Shape = fast::Shape {
-    role: "message.role",
-    content: "message.content",
-    finish_reason: None,
-    json_blocks: false,
-    default_role: "user",
-};
-const OUTPUT_SHAPE: fast::Shape = fast::Shape {
-    role: "message.role",
-    content: "message.content",
-    finish_reason: None,
-    json_blocks: false,
-    default_role: "assistant",
-};
-
-fn field<'f>(fields: &'f Fields, key: &str) -> &'f PV {
-    dict_get(fields, key).unwrap_or(&NONE)
-}
+const SHAPES: [fast::Shape; 2] = fast::Shape::pair("message.role", "message.content", false, None);
+const INPUT_SHAPE: &fast::Shape = &SHAPES[0];
+const OUTPUT_SHAPE: &fast::Shape = &SHAPES[1];
 
 /// `provider(llm.provider, llm.system)`.
 fn provider(llm_provider: &PV, llm_system: &PV) -> R<Option<String>> {
@@ -194,16 +180,12 @@ fn input_messages(indexed: Indexed) -> R<Vec<PV>> {
     let mut messages = Vec::with_capacity(indexed.len());
     for (_, mut fields) in indexed {
         let fields = &mut fields;
-        let role = as_str(field(fields, "message.role"))?
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "user".into());
-        let mut parts = message_parts(fields)?;
-        if role == "tool" {
-            if let Some(call_id) = dict_get(fields, "message.tool_call_id") {
-                let text = join_text_parts(&parts)?;
-                parts = vec![tool_response_part(call_id, PV::Str(text))?];
-            }
-        }
+        let (role, parts) = input_role_parts(
+            fields,
+            "message.role",
+            "message.tool_call_id",
+            message_parts,
+        )?;
         let mut message = vec![
             ("role".to_string(), PV::Str(role)),
             ("parts".to_string(), PV::List(parts)),
@@ -386,40 +368,11 @@ fn map_content(edit: &mut Edit) -> R<()> {
     let [inputs, outputs, tool_groups]: [RawIndexed; 3] =
         groups.try_into().map_err(|_| Fallback("unreachable"))?;
     edit.consumed.extend(used.into_iter().map(Consumed::At));
-    if !edit.view.contains(INPUT_MESSAGES) {
-        let json = match fast::messages(edit.view, &inputs, &INPUT_SHAPE, None) {
-            Some(json) => Some(json),
-            None => {
-                let messages = input_messages(materialize(edit.view, &inputs))?;
-                (!messages.is_empty())
-                    .then(|| dump_json(&PV::List(messages)))
-                    .transpose()?
-            }
-        };
-        if let Some(json) = json {
-            edit.put(INPUT_MESSAGES, PV::Str(json))?;
-        }
-    }
+    put_input_messages(edit, &inputs, INPUT_SHAPE, input_messages)?;
     if !edit.view.contains(OUTPUT_MESSAGES) {
         let reasons = edit.finish_reasons()?;
         let reasons = reasons.as_deref();
-        let json = match fast::messages(
-            edit.view,
-            &outputs,
-            &OUTPUT_SHAPE,
-            Some(reasons.unwrap_or(&[])),
-        ) {
-            Some(json) => Some(json),
-            None => {
-                let messages = output_messages(materialize(edit.view, &outputs), reasons)?;
-                (!messages.is_empty())
-                    .then(|| dump_json(&PV::List(messages)))
-                    .transpose()?
-            }
-        };
-        if let Some(json) = json {
-            edit.put(OUTPUT_MESSAGES, PV::Str(json))?;
-        }
+        put_output_messages(edit, &outputs, OUTPUT_SHAPE, reasons, output_messages)?;
     }
     if !edit.view.contains(TOOL_DEFINITIONS) {
         let mut tools = Vec::new();

@@ -3,12 +3,15 @@
 
 use super::fast;
 use super::mapping::{
-    block_to_part, collect_indexed, content_to_parts, group_indexed, is_flat, join_text_parts,
+    block_to_part, collect_indexed, content_to_parts, group_indexed, is_flat,
     normalize_finish_reason, normalize_finish_reasons, output_message, str_list, str_of, text_part,
-    tool_call_part, tool_response_part, Edit, Fields, Indexed, Table, CHAT, EMBEDDINGS,
-    FINISH_REASONS, INPUT_MESSAGES, OPERATION, OUTPUT_MESSAGES, TEXT_COMPLETION, TOOL_DEFINITIONS,
+    tool_call_part, Edit, Fields, Indexed, Table, CHAT, EMBEDDINGS, FINISH_REASONS, OPERATION,
+    TEXT_COMPLETION, TOOL_DEFINITIONS,
 };
-use super::mapping::{materialize, take, Consumed, RawIndexed};
+use super::mapping::{
+    field, input_role_parts, materialize, put_input_messages, put_output_messages, take, Consumed,
+    RawIndexed, NONE,
+};
 use super::pyjson::{dump_json, parse_json};
 use super::pyvalue::from_any;
 use super::pyvalue::{as_str, dict, dict_get, PV, R};
@@ -64,26 +67,9 @@ const PROMPT_PREFIX: &str = "gen_ai.prompt.";
 const COMPLETION_PREFIX: &str = "gen_ai.completion.";
 const FUNCTIONS_PREFIX: &str = "llm.request.functions.";
 
-const NONE: PV = PV::None;
-
-const INPUT_SHAPE: fast::Shape = fast::Shape {
-    role: "role",
-    content: "content",
-    finish_reason: None,
-    json_blocks: true,
-    default_role: "user",
-};
-const OUTPUT_SHAPE: fast::Shape = fast::Shape {
-    role: "role",
-    content: "content",
-    finish_reason: Some("finish_reason"),
-    json_blocks: true,
-    default_role: "assistant",
-};
-
-fn field<'f>(fields: &'f Fields, key: &str) -> &'f PV {
-    dict_get(fields, key).unwrap_or(&NONE)
-}
+const SHAPES: [fast::Shape; 2] = fast::Shape::pair("role", "content", true, Some("finish_reason"));
+const INPUT_SHAPE: &fast::Shape = &SHAPES[0];
+const OUTPUT_SHAPE: &fast::Shape = &SHAPES[1];
 
 /// `operation(request_type, span_name)`.
 fn operation(request_type: Option<&str>, span_name: &str) -> Option<&'static str> {
@@ -145,16 +131,7 @@ fn input_messages(indexed: Indexed) -> R<Vec<PV>> {
     let mut messages = Vec::with_capacity(indexed.len());
     for (_, mut fields) in indexed {
         let fields = &mut fields;
-        let role = as_str(field(fields, "role"))?
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "user".into());
-        let mut parts = content_parts(fields)?;
-        if role == "tool" {
-            if let Some(call_id) = dict_get(fields, "tool_call_id") {
-                let text = join_text_parts(&parts)?;
-                parts = vec![tool_response_part(call_id, PV::Str(text))?];
-            }
-        }
+        let (role, mut parts) = input_role_parts(fields, "role", "tool_call_id", content_parts)?;
         parts.extend(tool_calls(fields)?);
         messages.push(dict(vec![
             ("role", PV::Str(role)),
@@ -237,40 +214,9 @@ pub fn map_content(edit: &mut Edit) -> R<()> {
         )?;
     }
     let span_reasons = edit.finish_reasons()?;
-    if !edit.view.contains(INPUT_MESSAGES) {
-        let json = match fast::messages(edit.view, &prompts, &INPUT_SHAPE, None) {
-            Some(json) => Some(json),
-            None => {
-                let messages = input_messages(materialize(edit.view, &prompts))?;
-                (!messages.is_empty())
-                    .then(|| dump_json(&PV::List(messages)))
-                    .transpose()?
-            }
-        };
-        if let Some(json) = json {
-            edit.put(INPUT_MESSAGES, PV::Str(json))?;
-        }
-    }
-    if !edit.view.contains(OUTPUT_MESSAGES) {
-        let reasons = span_reasons.as_deref();
-        let json = match fast::messages(
-            edit.view,
-            &completions,
-            &OUTPUT_SHAPE,
-            Some(reasons.unwrap_or(&[])),
-        ) {
-            Some(json) => Some(json),
-            None => {
-                let messages = output_messages(materialize(edit.view, &completions), reasons)?;
-                (!messages.is_empty())
-                    .then(|| dump_json(&PV::List(messages)))
-                    .transpose()?
-            }
-        };
-        if let Some(json) = json {
-            edit.put(OUTPUT_MESSAGES, PV::Str(json))?;
-        }
-    }
+    put_input_messages(edit, &prompts, INPUT_SHAPE, input_messages)?;
+    let reasons = span_reasons.as_deref();
+    put_output_messages(edit, &completions, OUTPUT_SHAPE, reasons, output_messages)?;
     if !edit.view.contains(TOOL_DEFINITIONS) {
         let tools = tool_definitions(&materialize(edit.view, &functions))?;
         if !tools.is_empty() {

@@ -3,8 +3,8 @@
 //! `gen_ai.completion` (attributes or `gen_ai.content.*` events).
 
 use super::mapping::{
-    content_to_parts, normalize_finish_reason, output_message, text_part, tool_call_part, Edit,
-    Table, INPUT_MESSAGES, OUTPUT_MESSAGES,
+    content_to_parts, field, normalize_finish_reason, output_message, text_part, tool_call_part,
+    Edit, Table, INPUT_MESSAGES, OUTPUT_MESSAGES,
 };
 use super::pyjson::{dump_json, parse_json};
 use super::pyvalue::{as_str, dict, Fallback, PV, R};
@@ -38,8 +38,6 @@ const RESPONSE_FORMAT: &str = "gen_ai.openai.request.response_format";
 const OUTPUT_TYPE: &str = "gen_ai.output.type";
 const PROMPT_EVENT: &str = "gen_ai.content.prompt";
 const COMPLETION_EVENT: &str = "gen_ai.content.completion";
-
-const NONE: PV = PV::None;
 
 /// `parse_json(value) if isinstance(value, str) else value`, a dict wrapped in a list.
 fn parsed_list(value: &PV) -> R<PV> {
@@ -97,7 +95,7 @@ pub fn legacy_input_messages(value: &PV) -> R<Option<Vec<PV>>> {
                 let mut parts =
                     content_to_parts(get("content").cloned().unwrap_or_default(), true)?;
                 for call in iter_dicts(get("tool_calls"))? {
-                    let function = super::pyvalue::dict_get(call, "function").unwrap_or(&NONE);
+                    let function = field(call, "function");
                     let function: &[(String, PV)] = if !function.truthy() {
                         &[]
                     } else if let PV::Dict(f) = function {
@@ -105,9 +103,9 @@ pub fn legacy_input_messages(value: &PV) -> R<Option<Vec<PV>>> {
                     } else {
                         return Err(Fallback("'function' is not a dict"));
                     };
-                    let fget = |k: &str| super::pyvalue::dict_get(function, k).unwrap_or(&NONE);
+                    let fget = |k: &str| field(function, k);
                     parts.push(tool_call_part(
-                        super::pyvalue::dict_get(call, "id").unwrap_or(&NONE),
+                        field(call, "id"),
                         fget("name"),
                         fget("arguments"),
                     )?);
@@ -115,7 +113,7 @@ pub fn legacy_input_messages(value: &PV) -> R<Option<Vec<PV>>> {
                 parts
             }
         };
-        let role = as_str(get("role").unwrap_or(&NONE))?
+        let role = as_str(field(item, "role"))?
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "user".into());
         messages.push(dict(vec![
@@ -144,7 +142,7 @@ pub fn legacy_output_messages(value: &PV, reasons: Option<&[String]>) -> R<Optio
     for (position, item) in items.iter().enumerate() {
         let PV::Dict(item) = item else { continue };
         let get = |k: &str| super::pyvalue::dict_get(item, k);
-        let raw_reason = as_str(get("finish_reason").unwrap_or(&NONE))?;
+        let raw_reason = as_str(field(item, "finish_reason"))?;
         let mut reason = raw_reason
             .filter(|r| !r.is_empty())
             .map(|r| normalize_finish_reason(&r));

@@ -2,7 +2,8 @@
 //! last duplicate key wins in first position) and `json.JSONEncoder(ensure_ascii=False,
 //! separators=(",", ":"))`, so the produced `gen_ai.*.messages` text is byte-identical.
 
-use super::pyvalue::{dict_set, float_repr, Fallback, PV, R};
+use super::pyvalue::{dict_set, Fallback, PV, R};
+use crate::pyjson::{float_repr, short_escape, short_unescape, write_items, Cursor, Scalar};
 
 const MAX_DEPTH: usize = 200;
 const MAX_INT_DIGITS: usize = 4300;
@@ -18,128 +19,61 @@ fn parse_strict(text: &str) -> R<Option<PV>> {
         return Ok(None);
     }
     let mut parser = Parser {
-        s: text.as_bytes(),
-        i: 0,
+        c: Cursor::new(text.as_bytes()),
         text,
     };
-    parser.ws();
+    parser.c.ws();
     let value = match parser.value(0)? {
         Some(v) => v,
         None => return Ok(None),
     };
-    parser.ws();
-    if parser.i != parser.s.len() {
+    parser.c.ws();
+    if parser.c.i != parser.c.s.len() {
         return Ok(None);
     }
     Ok(Some(value))
 }
 
 struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
+    c: Cursor<'a>,
     text: &'a str,
 }
 
 impl Parser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
-            self.i += 1;
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-
-    fn lit(&mut self, word: &str) -> bool {
-        if self.s[self.i..].starts_with(word.as_bytes()) {
-            self.i += word.len();
-            true
-        } else {
-            false
-        }
-    }
-
     /// One value; `Ok(None)` on a syntax error.
     fn value(&mut self, depth: usize) -> R<Option<PV>> {
         if depth > MAX_DEPTH {
             return Err(Fallback("JSON nesting deeper than the port models"));
         }
-        let Some(c) = self.peek() else {
-            return Ok(None);
-        };
-        match c {
-            b'"' => {
-                self.i += 1;
+        match self.c.peek() {
+            Some(b'"') => {
+                self.c.i += 1;
                 Ok(self.string()?.map(PV::Str))
             }
-            b'{' => {
-                self.i += 1;
+            Some(b'{') => {
+                self.c.i += 1;
                 self.object(depth)
             }
-            b'[' => {
-                self.i += 1;
+            Some(b'[') => {
+                self.c.i += 1;
                 self.array(depth)
             }
-            b'n' if self.lit("null") => Ok(Some(PV::None)),
-            b't' if self.lit("true") => Ok(Some(PV::Bool(true))),
-            b'f' if self.lit("false") => Ok(Some(PV::Bool(false))),
-            b'N' if self.lit("NaN") => Ok(Some(PV::Float(f64::NAN))),
-            b'I' if self.lit("Infinity") => Ok(Some(PV::Float(f64::INFINITY))),
-            b'-' if self.s[self.i..].starts_with(b"-Infinity") => {
-                self.i += 9;
-                Ok(Some(PV::Float(f64::NEG_INFINITY)))
-            }
-            b'-' | b'0'..=b'9' => Ok(self.number()),
-            _ => Ok(None),
+            _ => Ok(self.c.scalar().and_then(|scalar| self.scalar(scalar))),
         }
     }
 
-    fn digits(&mut self) -> usize {
-        let start = self.i;
-        while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
-            self.i += 1;
-        }
-        self.i - start
-    }
-
-    /// `(-?(?:0|[1-9]\d*))(\.\d+)?([eE][-+]?\d+)?`: an int without fraction or exponent, else a float.
-    fn number(&mut self) -> Option<PV> {
-        let start = self.i;
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        match self.peek() {
-            Some(b'0') => self.i += 1,
-            Some(b'1'..=b'9') => {
-                self.digits();
-            }
-            _ => return None,
-        }
-        let int_end = self.i;
-        let mut is_float = false;
-        if self.peek() == Some(b'.') && self.s.get(self.i + 1).is_some_and(|c| c.is_ascii_digit()) {
-            self.i += 1;
-            self.digits();
-            is_float = true;
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            let save = self.i;
-            self.i += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.i += 1;
-            }
-            if self.digits() == 0 {
-                self.i = save;
-            } else {
-                is_float = true;
-            }
-        }
-        let text = &self.text[start..self.i];
+    /// An int without fraction or exponent (big ones kept as text), else a float.
+    fn scalar(&self, scalar: Scalar) -> Option<PV> {
+        let (start, is_float) = match scalar {
+            Scalar::Null => return Some(PV::None),
+            Scalar::Bool(b) => return Some(PV::Bool(b)),
+            Scalar::Float(f) => return Some(PV::Float(f)),
+            Scalar::Number { start, is_float } => (start, is_float),
+        };
+        let text = &self.text[start..self.c.i];
         if is_float {
             return text.parse::<f64>().ok().map(PV::Float);
         }
-        debug_assert_eq!(int_end, self.i);
         match text.parse::<i64>() {
             Ok(i) => Some(PV::Int(i)),
             Err(_) => {
@@ -152,79 +86,63 @@ impl Parser<'_> {
         }
     }
 
-    fn hex4(&mut self) -> Option<u32> {
-        let chunk = self.s.get(self.i..self.i + 4)?;
-        let text = std::str::from_utf8(chunk).ok()?;
-        if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        self.i += 4;
-        u32::from_str_radix(text, 16).ok()
-    }
-
     /// A string body after its opening quote.
     fn string(&mut self) -> R<Option<String>> {
+        let c = &mut self.c;
         let mut out = String::new();
         loop {
-            let start = self.i;
-            while self.i < self.s.len() {
-                let b = self.s[self.i];
+            let start = c.i;
+            while c.i < c.s.len() {
+                let b = c.s[c.i];
                 if b == b'"' || b == b'\\' || b < 0x20 {
                     break;
                 }
-                self.i += 1;
+                c.i += 1;
             }
-            out.push_str(&self.text[start..self.i]);
-            let Some(b) = self.peek() else {
+            out.push_str(&self.text[start..c.i]);
+            let Some(b) = c.peek() else {
                 return Ok(None);
             };
-            self.i += 1;
+            c.i += 1;
             match b {
                 b'"' => return Ok(Some(out)),
                 b'\\' => {
-                    let Some(esc) = self.peek() else {
+                    let Some(esc) = c.peek() else {
                         return Ok(None);
                     };
-                    self.i += 1;
-                    match esc {
-                        b'"' => out.push('"'),
-                        b'\\' => out.push('\\'),
-                        b'/' => out.push('/'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        b'n' => out.push('\n'),
-                        b'r' => out.push('\r'),
-                        b't' => out.push('\t'),
-                        b'u' => {
-                            let Some(code) = self.hex4() else {
-                                return Ok(None);
-                            };
-                            if (0xd800..0xdc00).contains(&code) {
-                                if self.s[self.i..].starts_with(b"\\u") {
-                                    let save = self.i;
-                                    self.i += 2;
-                                    match self.hex4() {
-                                        Some(low) if (0xdc00..0xe000).contains(&low) => {
-                                            let c =
-                                                0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-                                            out.push(
-                                                char::from_u32(c)
-                                                    .ok_or(Fallback("bad surrogate pair"))?,
-                                            );
-                                            continue;
-                                        }
-                                        _ => self.i = save,
-                                    }
-                                }
-                                return Err(Fallback("lone surrogate in JSON string"));
-                            }
-                            if (0xdc00..0xe000).contains(&code) {
-                                return Err(Fallback("lone surrogate in JSON string"));
-                            }
-                            out.push(char::from_u32(code).ok_or(Fallback("bad escape"))?);
-                        }
-                        _ => return Ok(None),
+                    c.i += 1;
+                    if let Some(ch) = short_unescape(esc) {
+                        out.push(ch);
+                        continue;
                     }
+                    if esc != b'u' {
+                        return Ok(None);
+                    }
+                    let Some(code) = c.hex4() else {
+                        return Ok(None);
+                    };
+                    if (0xd800..0xdc00).contains(&code) {
+                        if c.s[c.i..].starts_with(b"\\u") {
+                            let save = c.i;
+                            c.i += 2;
+                            match c.hex4() {
+                                Some(low) if (0xdc00..0xe000).contains(&low) => {
+                                    let code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+                                    out.push(
+                                        char::from_u32(code)
+                                            .ok_or(Fallback("bad surrogate pair"))?,
+                                    );
+                                    continue;
+                                }
+                                _ => c.i = save,
+                            }
+                        }
+                        return Err(Fallback("lone surrogate in JSON string"));
+                    }
+                    if (0xdc00..0xe000).contains(&code) {
+                        return Err(Fallback("lone surrogate in JSON string"));
+                    }
+                    out.push(char::from_u32(code).ok_or(Fallback("bad escape"))?);
                 }
                 _ => return Ok(None), // a raw control character (strict mode)
             }
@@ -233,49 +151,42 @@ impl Parser<'_> {
 
     fn object(&mut self, depth: usize) -> R<Option<PV>> {
         let mut items: Vec<(String, PV)> = Vec::new();
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
+        self.c.ws();
+        if self.c.peek() == Some(b'}') {
+            self.c.i += 1;
             return Ok(Some(PV::Dict(items)));
         }
         loop {
-            if self.peek() != Some(b'"') {
+            if self.c.peek() != Some(b'"') {
                 return Ok(None);
             }
-            self.i += 1;
+            self.c.i += 1;
             let Some(key) = self.string()? else {
                 return Ok(None);
             };
-            self.ws();
-            if self.peek() != Some(b':') {
+            self.c.ws();
+            if self.c.peek() != Some(b':') {
                 return Ok(None);
             }
-            self.i += 1;
-            self.ws();
+            self.c.i += 1;
+            self.c.ws();
             let Some(value) = self.value(depth + 1)? else {
                 return Ok(None);
             };
             dict_set(&mut items, &key, value);
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(Some(PV::Dict(items)));
-                }
-                _ => return Ok(None),
+            match self.c.item_end(b'}') {
+                Some(false) => {}
+                Some(true) => return Ok(Some(PV::Dict(items))),
+                None => return Ok(None),
             }
         }
     }
 
     fn array(&mut self, depth: usize) -> R<Option<PV>> {
         let mut items = Vec::new();
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.i += 1;
+        self.c.ws();
+        if self.c.peek() == Some(b']') {
+            self.c.i += 1;
             return Ok(Some(PV::List(items)));
         }
         loop {
@@ -283,17 +194,10 @@ impl Parser<'_> {
                 return Ok(None);
             };
             items.push(value);
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(Some(PV::List(items)));
-                }
-                _ => return Ok(None),
+            match self.c.item_end(b']') {
+                Some(false) => {}
+                Some(true) => return Ok(Some(PV::List(items))),
+                None => return Ok(None),
             }
         }
     }
@@ -331,39 +235,17 @@ fn dump_into(value: &PV, out: &mut String, depth: usize) -> R<()> {
         PV::Bool(false) => out.push_str("false"),
         PV::Int(i) => out.push_str(&i.to_string()),
         PV::BigInt(text) => out.push_str(text),
-        PV::Float(f) => {
-            if f.is_nan() {
-                out.push_str("NaN")
-            } else if f.is_infinite() {
-                out.push_str(if *f > 0.0 { "Infinity" } else { "-Infinity" })
-            } else {
-                out.push_str(&float_repr(*f))
-            }
-        }
+        PV::Float(f) => out.push_str(&float_repr(*f)),
         PV::Str(s) => dump_str(s, out),
         PV::Bytes(_) => return Err(Fallback("bytes are not JSON serializable")),
-        PV::List(items) => {
-            out.push('[');
-            for (n, item) in items.iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                dump_into(item, out, depth + 1)?;
-            }
-            out.push(']');
-        }
-        PV::Dict(items) => {
-            out.push('{');
-            for (n, (key, item)) in items.iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                dump_str(key, out);
-                out.push(':');
-                dump_into(item, out, depth + 1)?;
-            }
-            out.push('}');
-        }
+        PV::List(items) => write_items(out, ['[', ']'], ",", items, |item, out| {
+            dump_into(item, out, depth + 1)
+        })?,
+        PV::Dict(items) => write_items(out, ['{', '}'], ",", items, |(key, item), out| {
+            dump_str(key, out);
+            out.push(':');
+            dump_into(item, out, depth + 1)
+        })?,
     }
     Ok(())
 }
@@ -446,15 +328,9 @@ pub fn dump_str(s: &str, out: &mut String) {
         out.push_str(&s[i..i + plain]);
         i += plain;
         let Some(&b) = bytes.get(i) else { break };
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            _ => {
+        match short_escape(b) {
+            Some(escape) => out.push_str(escape),
+            None => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
                 out.push(HEX[(b >> 4) as usize] as char);

@@ -294,6 +294,75 @@ impl Spec {
         }
     }
 
+    /// A credential (type `secret`): looked for only where the request holds a token-like run.
+    fn secret(pattern: String, hots: Vec<Hot>) -> Spec {
+        Spec {
+            prerequisite: Prerequisite::TokenRun,
+            ..Spec::new(SECRET, "SECRET", pattern, hots)
+        }
+    }
+
+    /// An API key after its prefix literal: a credential not glued to a word character or `-` before
+    /// it, whose window grows right over key characters (`most` bytes at the most).
+    fn api_key(pattern: String, prefix: &'static str, most: usize) -> Spec {
+        Spec::secret(pattern, vec![Hot::literal(prefix, false)])
+            .look(Look::new("-", None, None))
+            .right(KEY_CHARS, most)
+    }
+
+    /// The window grows left over bytes whose shape is in `chars`, `most` bytes at the most.
+    fn left(self, chars: &'static [u8], most: usize) -> Spec {
+        Spec {
+            left: chars,
+            max_left: most,
+            ..self
+        }
+    }
+
+    /// The window grows right over bytes whose shape is in `chars`, `most` bytes at the most.
+    fn right(self, chars: &'static [u8], most: usize) -> Spec {
+        Spec {
+            right: chars,
+            max_right: most,
+            ..self
+        }
+    }
+
+    fn look(self, look: Look) -> Spec {
+        Spec {
+            look: Some(look),
+            ..self
+        }
+    }
+
+    fn validator(self, validator: Validator) -> Spec {
+        Spec {
+            validator: Some(validator),
+            ..self
+        }
+    }
+
+    /// A candidate that fails validation is cut back to its longest valid prefix (`shrink_to`).
+    fn shrink(self) -> Spec {
+        Spec {
+            shrink: true,
+            ..self
+        }
+    }
+
+    /// A string with fewer digits than `min_digits` cannot hold a match.
+    fn digits(self, min_digits: usize) -> Spec {
+        Spec { min_digits, ..self }
+    }
+
+    /// `digits`, and looked for only where the request holds a run of digits.
+    fn digit_run(self, min_digits: usize) -> Spec {
+        Spec {
+            prerequisite: Prerequisite::DigitRun,
+            ..self.digits(min_digits)
+        }
+    }
+
     fn build(self, classes: &PyClasses) -> Detector {
         let is_pem = self.label == "SECRET" && self.pattern.starts_with("-----BEGIN");
         let python = |pattern: &str| classes.spell(pattern);
@@ -415,6 +484,20 @@ impl Follow {
 }
 
 impl Look {
+    /// Not after Python's `\w` or a character of `behind`; not before `\w` or a character of `ahead`
+    /// (when given), nor before a `pair` separator followed by a character of the pair's class.
+    fn new(
+        behind: &'static str,
+        ahead: Option<&'static str>,
+        pair: Option<(&'static str, Follow)>,
+    ) -> Look {
+        Look {
+            behind: word(behind),
+            ahead: ahead.map(word),
+            pair,
+        }
+    }
+
     /// The lookbehind at `start` and the lookahead at `end` of `haystack` (the text up to the window's end).
     fn holds(&self, haystack: &str, start: usize, end: usize) -> bool {
         if haystack[..start]
@@ -456,314 +539,173 @@ const KEY_CHARS: &[u8] = b"Aa0_-";
 
 /// Every built-in detector, in tie-break order (credentials first), as `BUILTIN_DETECTORS`.
 pub fn builtin_detectors(classes: &PyClasses) -> Vec<Detector> {
-    let mut specs: Vec<Spec> = Vec::new();
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        format!(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[A-Za-z0-9+/=:,{S}\\-]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$TAIL)"
-        ),
-        vec![Hot::literal("-----BEGIN", false)],
-    );
-    d.right = b"Aa0+/=:,\\- \t\r\n";
-    d.max_right = 20000;
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        format!(
-            r"(?<![{W}-])eyJ[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]*(?![{W}-])"
-        ),
-        vec![Hot::literal("eyJ", false)],
-    );
-    d.right = b"Aa0_-.";
-    d.max_right = 16000;
-    d.validator = Some(validators::jwt_ok);
-    d.look = Some(Look {
-        behind: word("-"),
-        ahead: Some(word("-")),
-        pair: None,
-    });
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        format!(r"(?<![{W}-])sk-ant-[A-Za-z0-9_-]{{20,}}"),
-        vec![Hot::literal("sk-ant-", false)],
-    );
-    d.look = Some(Look {
-        behind: word("-"),
-        ahead: None,
-        pair: None,
-    });
-    d.right = KEY_CHARS;
-    d.max_right = 400;
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        format!(r"(?<![{W}-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{{20,}}"),
-        vec![Hot::literal("sk-", false)],
-    );
-    d.right = KEY_CHARS;
-    d.max_right = 400;
-    d.validator = Some(validators::mixed_token_ok);
-    d.look = Some(Look {
-        behind: word("-"),
-        ahead: None,
-        pair: None,
-    });
-    d.interior = Some(openai_interior);
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])".to_string(),
-        vec![Hot::literal("AKIA", false), Hot::literal("ASIA", false)],
-    );
     let alnum = Class {
         word: Word::AsciiAlnum,
         extra: "",
     };
-    d.look = Some(Look {
-        behind: alnum,
-        ahead: Some(alnum),
-        pair: None,
-    });
-    d.right = b"A0";
-    d.max_right = 20;
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        format!(
-            r"(?<![{W}-])(?:gh[pousr]_[A-Za-z0-9]{{36,255}}|github_pat_[A-Za-z0-9_]{{60,255}})"
-        ),
-        vec![
-            Hot::pattern("gh", 0, github_gate, false).requiring(&[b"_"]),
-            Hot::literal("github_pat_", false),
-        ],
-    );
-    d.look = Some(Look {
-        behind: word("-"),
-        ahead: None,
-        pair: None,
-    });
-    d.right = b"Aa0_";
-    d.max_right = 300;
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        format!(r"(?<![{W}-])AIza[0-9A-Za-z_-]{{35}}(?![{W}-])"),
-        vec![Hot::literal("AIza", false)],
-    );
-    d.look = Some(Look {
-        behind: word("-"),
-        ahead: Some(word("-")),
-        pair: None,
-    });
-    d.right = KEY_CHARS;
-    d.max_right = 40;
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        format!(r"(?<![{W}-])xox[abposr]-[A-Za-z0-9-]{{10,}}"),
-        vec![Hot::literal("xox", false)],
-    );
-    d.look = Some(Look {
-        behind: word("-"),
-        ahead: None,
-        pair: None,
-    });
-    d.right = KEY_CHARS;
-    d.max_right = 300;
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        SECRET,
-        "SECRET",
-        // Python's `\b` before a word character: the character before is not a word character.
-        format!(r"(?<![{W}])(?:[Bb]earer|BEARER)[{S}]+([A-Za-z0-9\-._~+/]{{16,}}=*)"),
-        vec![
-            Hot::pattern("earer", 1, bearer_gate, false).requiring(&[b"Bb"]),
-            Hot::literal("BEARER", false),
-        ],
-    );
-    d.right = b"Aa0-._~+/= \t";
-    d.max_right = 8000;
-    d.validator = Some(validators::bearer_ok);
-    d.group = 1;
-    d.prerequisite = Prerequisite::TokenRun;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        "email",
-        "EMAIL",
-        format!(
-            r"(?<![{W}.+%-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{{0,62}}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,24}}(?![{W}-]|\.[A-Za-z0-9])"
-        ),
-        vec![Hot::literal("@", false)],
-    );
-    d.look = Some(Look {
-        behind: word(".+%-"),
-        ahead: Some(word("-")),
-        pair: Some((".", Follow::AsciiAlnum)),
-    });
-    d.left = b"Aa0._%+-";
-    d.max_left = 64;
-    d.right = b"Aa0.-";
-    d.max_right = 260;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        "iban",
-        "IBAN",
-        format!(
-            r"(?<![{W}-])[A-Z]{{2}}\d{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?(?![{W}-])"
-        ),
-        vec![Hot::pattern("AA00", 0, iban_gate, true).requiring(&[UPPER, DIGITS])],
-    );
-    d.right = b"A0 ";
-    d.max_right = 42;
-    d.validator = Some(validators::iban_candidate_ok);
-    d.look = Some(Look {
-        behind: word("-"),
-        ahead: Some(word("-")),
-        pair: None,
-    });
-    d.shrink = true;
-    d.prerequisite = Prerequisite::DigitRun;
-    d.min_digits = 6;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        "credit_card",
-        "CREDIT_CARD",
-        format!(
-            r"(?<![{W}.,+-])(?:\d{{4}}([ -])\d{{4}}\1\d{{4}}\1\d{{4}}(?:\1\d{{1,3}})?|\d{{4}}([ -])\d{{6}}\2\d{{4,5}}|\d{{13,19}})(?![{W}-]|[.,]\d)"
-        ),
-        vec![Hot::pattern("0000", 0, card_gate, true).requiring(&[DIGITS])],
-    );
-    d.left = b"0 -";
-    d.max_left = 24;
-    d.right = b"0 -";
-    d.max_right = 30;
-    d.validator = Some(validators::credit_card_ok);
-    d.look = Some(Look {
-        behind: word(".,+-"),
-        ahead: Some(word("-")),
-        pair: Some((".,", Follow::Digit)),
-    });
-    // The back-references spelled out: at a given start only the separator present can match, so the
-    // first matching alternative is the one the back-referencing regex takes.
-    d.body = Some(
-        r"(?:\d{4} \d{4} \d{4} \d{4}(?: \d{1,3})?|\d{4}-\d{4}-\d{4}-\d{4}(?:-\d{1,3})?|\d{4} \d{6} \d{4,5}|\d{4}-\d{6}-\d{4,5}|\d{13,19})"
-            .to_string(),
-    );
-    d.prerequisite = Prerequisite::DigitRun;
-    d.min_digits = 13;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        "us_ssn",
-        "US_SSN",
-        format!(
-            r"(?<![{W}.-])(?!000|666|9\d\d)\d{{3}}-(?!00)\d{{2}}-(?!0000)\d{{4}}(?![{W}-]|\.\d)"
-        ),
-        vec![Hot::literal("000-00-0000", true).requiring(&[DIGITS, b"-"])],
-    );
-    d.look = Some(Look {
-        behind: word(".-"),
-        ahead: Some(word("-")),
-        pair: Some((".", Follow::Digit)),
-    });
-    d.interior = Some(ssn_interior);
-    d.prerequisite = Prerequisite::DigitRun;
-    d.min_digits = 9;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        "phone",
-        "PHONE",
-        format!(
-            r"(?<![{W}+.-])(?:\+[1-9]\d{{0,2}}(?:[ .-]?\(\d{{1,4}}\)|[ .-]?\d{{1,5}}){{2,6}}|(?:1[ .-])?(?:\([2-9]\d{{2}}\)[ ]?|[2-9]\d{{2}}[.-])[2-9]\d{{2}}[.-]\d{{4}}|(?:1[ ])?[2-9]\d{{2}} [2-9]\d{{2}} \d{{4}}|\(0\d{{1,4}}\)[ ]?\d{{3,4}}[ -]?\d{{3,5}}|0\d{{2,4}} \d{{3,4}} \d{{3,5}})(?![{W}-]|[.,:/]\d)"
-        ),
-        vec![
-            Hot::literal("+0", true).requiring(&[b"+", DIGITS]),
-            Hot::pattern("000", 0, phone_gate, true).requiring(&[DIGITS, b") -."]),
-        ],
-    );
-    d.left = b"0 .()+-";
-    d.max_left = 24;
-    d.right = b"0 .()-";
-    d.max_right = 30;
-    d.validator = Some(validators::phone_ok);
-    d.look = Some(Look {
-        behind: word("+.-"),
-        ahead: Some(word("-")),
-        pair: Some((".,:/", Follow::Digit)),
-    });
-    d.shrink = true;
-    d.min_digits = 8;
-    specs.push(d);
-
-    let mut d = Spec::new(
-        "ipv6",
-        "IPV6",
-        format!(
-            r"(?<![{W}:.-])(?:[0-9A-Fa-f]{{0,4}}:){{2,7}}(?:(?:\d{{1,3}}\.){{3}}\d{{1,3}}|[0-9A-Fa-f]{{1,4}})?(?![{W}:]|\.\d)"
-        ),
-        vec![Hot::pattern(":", 0, ipv6_gate, false)],
-    );
-    d.left = b"0aA:.";
-    d.max_left = 45;
-    d.right = b"0aA:.";
-    d.max_right = 45;
-    d.validator = Some(validators::ipv6_ok);
-    d.look = Some(Look {
-        behind: word(":.-"),
-        ahead: Some(word(":")),
-        pair: Some((".", Follow::Digit)),
-    });
-    specs.push(d);
-
-    let mut d = Spec::new(
-        "ipv4",
-        "IPV4",
-        format!(r"(?<![{W}.:-])(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?![{W}-]|\.\d)"),
-        vec![Hot::pattern("0.", 0, ipv4_gate, true).requiring(&[b".", DIGITS])],
-    );
-    d.left = b"0";
-    d.max_left = 3;
-    d.right = b"0.";
-    d.max_right = 12;
-    d.validator = Some(validators::ipv4_ok);
-    d.look = Some(Look {
-        behind: word(".:-"),
-        ahead: Some(word("-")),
-        pair: Some((".", Follow::Digit)),
-    });
-    d.min_digits = 4;
-    specs.push(d);
-
+    let specs = vec![
+        Spec::secret(
+            format!(
+                r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[A-Za-z0-9+/=:,{S}\\-]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$TAIL)"
+            ),
+            vec![Hot::literal("-----BEGIN", false)],
+        )
+        .right(b"Aa0+/=:,\\- \t\r\n", 20000),
+        Spec::secret(
+            format!(
+                r"(?<![{W}-])eyJ[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]*(?![{W}-])"
+            ),
+            vec![Hot::literal("eyJ", false)],
+        )
+        .right(b"Aa0_-.", 16000)
+        .validator(validators::jwt_ok)
+        .look(Look::new("-", Some("-"), None)),
+        Spec::api_key(format!(r"(?<![{W}-])sk-ant-[A-Za-z0-9_-]{{20,}}"), "sk-ant-", 400),
+        Spec {
+            interior: Some(openai_interior),
+            ..Spec::api_key(
+                format!(r"(?<![{W}-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{{20,}}"),
+                "sk-",
+                400,
+            )
+        }
+        .validator(validators::mixed_token_ok),
+        Spec::secret(
+            r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])".to_string(),
+            vec![Hot::literal("AKIA", false), Hot::literal("ASIA", false)],
+        )
+        .look(Look {
+            behind: alnum,
+            ahead: Some(alnum),
+            pair: None,
+        })
+        .right(b"A0", 20),
+        Spec::secret(
+            format!(
+                r"(?<![{W}-])(?:gh[pousr]_[A-Za-z0-9]{{36,255}}|github_pat_[A-Za-z0-9_]{{60,255}})"
+            ),
+            vec![
+                Hot::pattern("gh", 0, github_gate, false).requiring(&[b"_"]),
+                Hot::literal("github_pat_", false),
+            ],
+        )
+        .look(Look::new("-", None, None))
+        .right(b"Aa0_", 300),
+        Spec::api_key(format!(r"(?<![{W}-])AIza[0-9A-Za-z_-]{{35}}(?![{W}-])"), "AIza", 40)
+            .look(Look::new("-", Some("-"), None)),
+        Spec::api_key(format!(r"(?<![{W}-])xox[abposr]-[A-Za-z0-9-]{{10,}}"), "xox", 300),
+        Spec {
+            group: 1,
+            ..Spec::secret(
+                // Python's `\b` before a word character: the character before is not a word character.
+                format!(r"(?<![{W}])(?:[Bb]earer|BEARER)[{S}]+([A-Za-z0-9\-._~+/]{{16,}}=*)"),
+                vec![
+                    Hot::pattern("earer", 1, bearer_gate, false).requiring(&[b"Bb"]),
+                    Hot::literal("BEARER", false),
+                ],
+            )
+        }
+        .right(b"Aa0-._~+/= \t", 8000)
+        .validator(validators::bearer_ok),
+        Spec::new(
+            "email",
+            "EMAIL",
+            format!(
+                r"(?<![{W}.+%-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{{0,62}}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,24}}(?![{W}-]|\.[A-Za-z0-9])"
+            ),
+            vec![Hot::literal("@", false)],
+        )
+        .look(Look::new(".+%-", Some("-"), Some((".", Follow::AsciiAlnum))))
+        .left(b"Aa0._%+-", 64)
+        .right(b"Aa0.-", 260),
+        Spec::new(
+            "iban",
+            "IBAN",
+            format!(
+                r"(?<![{W}-])[A-Z]{{2}}\d{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?(?![{W}-])"
+            ),
+            vec![Hot::pattern("AA00", 0, iban_gate, true).requiring(&[UPPER, DIGITS])],
+        )
+        .right(b"A0 ", 42)
+        .validator(validators::iban_candidate_ok)
+        .look(Look::new("-", Some("-"), None))
+        .shrink()
+        .digit_run(6),
+        Spec {
+            // The back-references spelled out: at a given start only the separator present can match,
+            // so the first matching alternative is the one the back-referencing regex takes.
+            body: Some(
+                r"(?:\d{4} \d{4} \d{4} \d{4}(?: \d{1,3})?|\d{4}-\d{4}-\d{4}-\d{4}(?:-\d{1,3})?|\d{4} \d{6} \d{4,5}|\d{4}-\d{6}-\d{4,5}|\d{13,19})"
+                    .to_string(),
+            ),
+            ..Spec::new(
+                "credit_card",
+                "CREDIT_CARD",
+                format!(
+                    r"(?<![{W}.,+-])(?:\d{{4}}([ -])\d{{4}}\1\d{{4}}\1\d{{4}}(?:\1\d{{1,3}})?|\d{{4}}([ -])\d{{6}}\2\d{{4,5}}|\d{{13,19}})(?![{W}-]|[.,]\d)"
+                ),
+                vec![Hot::pattern("0000", 0, card_gate, true).requiring(&[DIGITS])],
+            )
+        }
+        .left(b"0 -", 24)
+        .right(b"0 -", 30)
+        .validator(validators::credit_card_ok)
+        .look(Look::new(".,+-", Some("-"), Some((".,", Follow::Digit))))
+        .digit_run(13),
+        Spec {
+            interior: Some(ssn_interior),
+            ..Spec::new(
+                "us_ssn",
+                "US_SSN",
+                format!(
+                    r"(?<![{W}.-])(?!000|666|9\d\d)\d{{3}}-(?!00)\d{{2}}-(?!0000)\d{{4}}(?![{W}-]|\.\d)"
+                ),
+                vec![Hot::literal("000-00-0000", true).requiring(&[DIGITS, b"-"])],
+            )
+        }
+        .look(Look::new(".-", Some("-"), Some((".", Follow::Digit))))
+        .digit_run(9),
+        Spec::new(
+            "phone",
+            "PHONE",
+            format!(
+                r"(?<![{W}+.-])(?:\+[1-9]\d{{0,2}}(?:[ .-]?\(\d{{1,4}}\)|[ .-]?\d{{1,5}}){{2,6}}|(?:1[ .-])?(?:\([2-9]\d{{2}}\)[ ]?|[2-9]\d{{2}}[.-])[2-9]\d{{2}}[.-]\d{{4}}|(?:1[ ])?[2-9]\d{{2}} [2-9]\d{{2}} \d{{4}}|\(0\d{{1,4}}\)[ ]?\d{{3,4}}[ -]?\d{{3,5}}|0\d{{2,4}} \d{{3,4}} \d{{3,5}})(?![{W}-]|[.,:/]\d)"
+            ),
+            vec![
+                Hot::literal("+0", true).requiring(&[b"+", DIGITS]),
+                Hot::pattern("000", 0, phone_gate, true).requiring(&[DIGITS, b") -."]),
+            ],
+        )
+        .left(b"0 .()+-", 24)
+        .right(b"0 .()-", 30)
+        .validator(validators::phone_ok)
+        .look(Look::new("+.-", Some("-"), Some((".,:/", Follow::Digit))))
+        .shrink()
+        .digits(8),
+        Spec::new(
+            "ipv6",
+            "IPV6",
+            format!(
+                r"(?<![{W}:.-])(?:[0-9A-Fa-f]{{0,4}}:){{2,7}}(?:(?:\d{{1,3}}\.){{3}}\d{{1,3}}|[0-9A-Fa-f]{{1,4}})?(?![{W}:]|\.\d)"
+            ),
+            vec![Hot::pattern(":", 0, ipv6_gate, false)],
+        )
+        .left(b"0aA:.", 45)
+        .right(b"0aA:.", 45)
+        .validator(validators::ipv6_ok)
+        .look(Look::new(":.-", Some(":"), Some((".", Follow::Digit)))),
+        Spec::new(
+            "ipv4",
+            "IPV4",
+            format!(r"(?<![{W}.:-])(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?![{W}-]|\.\d)"),
+            vec![Hot::pattern("0.", 0, ipv4_gate, true).requiring(&[b".", DIGITS])],
+        )
+        .left(b"0", 3)
+        .right(b"0.", 12)
+        .validator(validators::ipv4_ok)
+        .look(Look::new(".:-", Some("-"), Some((".", Follow::Digit))))
+        .digits(4),
+    ];
     specs.into_iter().map(|spec| spec.build(classes)).collect()
 }
 

@@ -6,6 +6,9 @@
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 
+use crate::pyjson::{float_repr, short_escape, short_unescape, write_items, Cursor};
+use std::convert::Infallible;
+
 /// Python decodes JSON bytes as UTF-8 with `surrogatepass`: encoded surrogates are accepted.
 fn utf8_surrogatepass_ok(bytes: &[u8]) -> bool {
     if std::str::from_utf8(bytes).is_ok() {
@@ -39,134 +42,56 @@ pub fn is_object_with_key(data: &[u8], key: &str) -> bool {
         return false;
     }
     let mut parser = Parser {
-        s: data,
-        i: 0,
+        c: Cursor::new(data),
         depth: 0,
     };
-    parser.ws();
-    if parser.peek() != Some(b'{') {
+    parser.c.ws();
+    if parser.c.peek() != Some(b'{') {
         // A top-level value that is not an object can never be a dict.
         return false;
     }
     let Some(found) = parser.object(Some(key)) else {
         return false;
     };
-    parser.ws();
-    parser.i == data.len() && found
+    parser.c.ws();
+    parser.c.i == data.len() && found
 }
 
 struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
+    c: Cursor<'a>,
     depth: usize,
 }
 
 impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
-        }
-    }
-
-    fn lit(&mut self, word: &[u8]) -> Option<()> {
-        if self.s[self.i..].starts_with(word) {
-            self.i += word.len();
-            Some(())
-        } else {
-            None
-        }
-    }
-
     fn value(&mut self) -> Option<()> {
-        match self.peek()? {
+        match self.c.peek()? {
             b'"' => self.string().map(|_| ()),
             b'{' => self.object(None).map(|_| ()),
             b'[' => self.array(),
-            b'n' => self.lit(b"null"),
-            b't' => self.lit(b"true"),
-            b'f' => self.lit(b"false"),
-            b'N' => self.lit(b"NaN"),
-            b'I' => self.lit(b"Infinity"),
-            b'-' if self.s[self.i..].starts_with(b"-Infinity") => self.lit(b"-Infinity"),
-            b'-' | b'0'..=b'9' => self.number(),
-            _ => None,
+            _ => self.c.scalar().map(|_| ()),
         }
     }
 
-    fn digits(&mut self) -> usize {
-        let start = self.i;
-        while matches!(self.peek(), Some(b'0'..=b'9')) {
-            self.i += 1;
-        }
-        self.i - start
-    }
-
-    fn number(&mut self) -> Option<()> {
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        match self.peek()? {
-            b'0' => self.i += 1,
-            b'1'..=b'9' => {
-                self.digits();
-            }
-            _ => return None,
-        }
-        if self.peek() == Some(b'.') && matches!(self.s.get(self.i + 1), Some(b'0'..=b'9')) {
-            self.i += 1;
-            self.digits();
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            let save = self.i;
-            self.i += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.i += 1;
-            }
-            if self.digits() == 0 {
-                self.i = save;
-            }
-        }
-        Some(())
-    }
-
-    /// A string at `self.i` (the opening quote); its decoded text when `want` compares keys.
+    /// A string at the cursor (the opening quote); its decoded text when `want` compares keys.
     fn string(&mut self) -> Option<Vec<u16>> {
-        self.i += 1;
+        let c = &mut self.c;
+        c.i += 1;
         let mut units: Vec<u16> = Vec::new();
         loop {
-            let b = self.peek()?;
+            let b = c.peek()?;
             match b {
                 b'"' => {
-                    self.i += 1;
+                    c.i += 1;
                     return Some(units);
                 }
                 b'\\' => {
-                    self.i += 1;
-                    let e = self.peek()?;
-                    self.i += 1;
-                    let unit = match e {
-                        b'"' => b'"' as u16,
-                        b'\\' => b'\\' as u16,
-                        b'/' => b'/' as u16,
-                        b'b' => 8,
-                        b'f' => 12,
-                        b'n' => 10,
-                        b'r' => 13,
-                        b't' => 9,
-                        b'u' => {
-                            let hex = self.s.get(self.i..self.i + 4)?;
-                            let text = std::str::from_utf8(hex).ok()?;
-                            if !text.bytes().all(|h| h.is_ascii_hexdigit()) {
-                                return None;
-                            }
-                            self.i += 4;
-                            u16::from_str_radix(text, 16).ok()?
-                        }
-                        _ => return None,
+                    c.i += 1;
+                    let e = c.peek()?;
+                    c.i += 1;
+                    let unit = match short_unescape(e) {
+                        Some(ch) => ch as u16,
+                        None if e == b'u' => c.hex4()? as u16,
+                        None => return None,
                     };
                     units.push(unit);
                 }
@@ -174,7 +99,7 @@ impl Parser<'_> {
                 _ => {
                     // Keys are compared as UTF-16 units; a non-ASCII byte never equals an ASCII key.
                     units.push(if b < 0x80 { b as u16 } else { 0xFFFF });
-                    self.i += 1;
+                    c.i += 1;
                 }
             }
         }
@@ -192,69 +117,51 @@ impl Parser<'_> {
     /// An object; with `want`, whether one of its keys equals it.
     fn object(&mut self, want: Option<&str>) -> Option<bool> {
         self.enter()?;
-        self.i += 1;
+        self.c.i += 1;
         let want_units: Option<Vec<u16>> = want.map(|w| w.encode_utf16().collect());
         let mut found = false;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
+        self.c.ws();
+        if self.c.peek() == Some(b'}') {
+            self.c.i += 1;
             self.depth -= 1;
             return Some(false);
         }
         loop {
-            if self.peek() != Some(b'"') {
+            if self.c.peek() != Some(b'"') {
                 return None;
             }
             let key = self.string()?;
             if want_units.as_ref().is_some_and(|w| *w == key) {
                 found = true;
             }
-            self.ws();
-            if self.peek() != Some(b':') {
+            self.c.ws();
+            if self.c.peek() != Some(b':') {
                 return None;
             }
-            self.i += 1;
-            self.ws();
+            self.c.i += 1;
+            self.c.ws();
             self.value()?;
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.ws();
-                }
-                b'}' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(found);
-                }
-                _ => return None,
+            if self.c.item_end(b'}')? {
+                self.depth -= 1;
+                return Some(found);
             }
         }
     }
 
     fn array(&mut self) -> Option<()> {
         self.enter()?;
-        self.i += 1;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.i += 1;
+        self.c.i += 1;
+        self.c.ws();
+        if self.c.peek() == Some(b']') {
+            self.c.i += 1;
             self.depth -= 1;
             return Some(());
         }
         loop {
             self.value()?;
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.ws();
-                }
-                b']' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.c.item_end(b']')? {
+                self.depth -= 1;
+                return Some(());
             }
         }
     }
@@ -264,14 +171,11 @@ impl Parser<'_> {
 fn dump_str(text: &str, out: &mut String) {
     out.push('"');
     for c in text.chars() {
+        if let Some(escape) = u8::try_from(c).ok().and_then(short_escape) {
+            out.push_str(escape);
+            continue;
+        }
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
             c if (c as u32) < 0x20 || (c as u32) > 0x7E => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
@@ -282,57 +186,6 @@ fn dump_str(text: &str, out: &mut String) {
         }
     }
     out.push('"');
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, exponent form outside `1e-4 <= |x| < 1e16`.
-pub fn float_repr(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0.0".into()
-        } else {
-            "0.0".into()
-        };
-    }
-    let sci = format!("{:e}", x); // "-1.2345e-5": shortest digits
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let sign = if negative { "-" } else { "" };
-    if (-4..16).contains(&exp) {
-        let point = exp + 1;
-        let body = if point <= 0 {
-            format!("0.{}{}", "0".repeat((-point) as usize), digits)
-        } else if point as usize >= digits.len() {
-            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
-        } else {
-            format!(
-                "{}.{}",
-                &digits[..point as usize],
-                &digits[point as usize..]
-            )
-        };
-        format!("{sign}{body}")
-    } else {
-        let (first, rest) = digits.split_at(1);
-        let mantissa = if rest.is_empty() {
-            first.to_string()
-        } else {
-            format!("{first}.{rest}")
-        };
-        let exp_sign = if exp < 0 { "-" } else { "+" };
-        format!("{sign}{mantissa}e{exp_sign}{:02}", exp.abs())
-    }
 }
 
 /// Python's `repr(bytes)`.
@@ -373,14 +226,11 @@ pub fn dumps_any(value: Option<&AnyValue>, out: &mut String) {
         Some(Value::DoubleValue(d)) => out.push_str(&float_repr(*d)),
         Some(Value::BytesValue(b)) => dump_str(&bytes_repr(b), out),
         Some(Value::ArrayValue(array)) => {
-            out.push('[');
-            for (i, item) in array.values.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                dumps_any(Some(item), out);
-            }
-            out.push(']');
+            let Ok(()) =
+                write_items::<_, Infallible>(out, ['[', ']'], ", ", &array.values, |item, out| {
+                    dumps_any(Some(item), out);
+                    Ok(())
+                });
         }
         Some(Value::KvlistValue(kvlist)) => {
             // A dict: the last value of a repeated key wins; sort_keys orders by code point.
@@ -392,16 +242,13 @@ pub fn dumps_any(value: Option<&AnyValue>, out: &mut String) {
                 }
             }
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                dump_str(key, out);
-                out.push_str(": ");
-                dumps_any(*item, out);
-            }
-            out.push('}');
+            let Ok(()) =
+                write_items::<_, Infallible>(out, ['{', '}'], ", ", entries, |(key, item), out| {
+                    dump_str(key, out);
+                    out.push_str(": ");
+                    dumps_any(item, out);
+                    Ok(())
+                });
         }
     }
 }

@@ -3,8 +3,9 @@
 
 use super::content::json_probe;
 use super::keys::{KeyAction, KeyPolicy};
-use super::pyjson::{float_repr, is_object_with_key};
+use super::pyjson::is_object_with_key;
 use super::validators::{iban_ok, ipv6_int, luhn_ok};
+use crate::pyjson::float_repr;
 
 #[test]
 fn ipv6_parsing_follows_python_ipaddress() {
