@@ -150,7 +150,7 @@ class Ingest:
                 request = ExportTraceServiceRequest.FromString(batch.encode())
                 self._run_python(plan.python, span_views(request))
                 return request.SerializeToString()
-        return batch.encode()  # outside the lock (it releases the GIL): the next request's stages can run
+        return batch.encode()
 
     def _run_python(self, stages: Iterable[tuple[str, Stage]], views: list[SpanView]) -> None:
         for name, stage in stages:
