@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests" / "processor" / "normalize"))
 
-from normalize_samples import SAMPLES, dialect_request, vercel_request  # noqa: E402
+from normalize_samples import dump_requests  # noqa: E402
 from payload import build_requests  # noqa: E402
 
 
@@ -32,18 +32,8 @@ def _upb(data: bytes) -> ExportTraceServiceRequest:
     return ExportTraceServiceRequest.FromString(data)
 
 
-def _dump_requests() -> list[bytes]:
-    """Every peer dump in ../shared/span-samples, as the normalize tests load them."""
-    dialects = sorted(SAMPLES.glob("dialects/*/*.json"))
-    vercel = sorted(SAMPLES.glob("vercel-ai-sdk-v6/*.json"))
-    assert len(dialects) >= 10, "the span-sample dumps were not found"
-    requests = [dialect_request(path.parent.name, path.stem) for path in dialects]
-    requests += [vercel_request(path.name) for path in vercel]
-    return [request.SerializeToString() for request in requests]
-
-
 def test_round_trip_equals_upb_on_the_benchmark_payload_and_the_dumps() -> None:
-    for data in build_requests(3) + _dump_requests():
+    for data in build_requests(3) + dump_requests():
         out = genai_lens_native.Batch(data).encode()
         assert _upb(out) == _upb(data)
 

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests" / "processor" / "normalize"))
 
-from normalize_samples import SAMPLES, dialect_request, vercel_request  # noqa: E402
+from normalize_samples import dump_requests  # noqa: E402
 from payload import build_requests  # noqa: E402
 
 TIMING = "genai_lens_stage_seconds_total"  # wall time per stage differs by nature
@@ -46,11 +46,7 @@ def _ingest(native: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Ingest, Stat
 
 
 def _bodies() -> list[bytes]:
-    dumps = [
-        dialect_request(path.parent.name, path.stem) for path in sorted(SAMPLES.glob("dialects/*/*.json"))
-    ]
-    dumps += [vercel_request(path.name) for path in sorted(SAMPLES.glob("vercel-ai-sdk-v6/*.json"))]
-    return build_requests(6) + [request.SerializeToString() for request in dumps]
+    return build_requests(6) + dump_requests()
 
 
 def _queued(queue: BoundedQueue) -> ExportTraceServiceRequest:

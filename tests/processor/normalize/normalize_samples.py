@@ -137,6 +137,16 @@ def vercel_request(file_name: str) -> ExportTraceServiceRequest:
     return request_of(js_span(span) for span in load_json(SAMPLES / "vercel-ai-sdk-v6" / file_name))
 
 
+def dump_requests() -> list[bytes]:
+    """Every peer dump in ../shared/span-samples (dialects and Vercel AI SDK), one serialized request each."""
+    dialects = sorted(SAMPLES.glob("dialects/*/*.json"))
+    vercel = sorted(SAMPLES.glob("vercel-ai-sdk-v6/*.json"))
+    assert len(dialects) >= 10, "the span-sample dumps were not found"
+    requests = [dialect_request(path.parent.name, path.stem) for path in dialects]
+    requests += [vercel_request(path.name) for path in vercel]
+    return [request.SerializeToString() for request in requests]
+
+
 def flat_request(name: str, attributes: Mapping[str, Any], scope: str = "test") -> ExportTraceServiceRequest:
     return request_of([flat_span(name, attributes, scope)])
 

@@ -29,6 +29,7 @@ from genai_lens.processor.pipeline import span_views
 from genai_lens.processor.redact import RedactStage
 from genai_lens.processor.redact.config import parse_config
 from genai_lens.processor.redact.detectors import BUILTIN_DETECTORS, Detector, Hot
+from genai_lens.processor.redact.keys import DEFAULT_ALLOW_KEYS, DEFAULT_DENY_KEYS
 from genai_lens.processor.redact.native import python_char_classes
 from genai_lens.processor.redact.stage import REDACTIONS_METRIC
 from genai_lens.processor.span_view import python_to_any
@@ -38,7 +39,7 @@ REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests" / "processor" / "normalize"))
 
-from normalize_samples import SAMPLES, dialect_request, vercel_request  # noqa: E402
+from normalize_samples import dump_requests  # noqa: E402
 from payload import build_requests  # noqa: E402
 
 HASH = {"mode": "hash", "hash_key": HASH_KEY}
@@ -113,20 +114,10 @@ def test_benchmark_payload_with_a_subset_and_user_keys(name: str) -> None:
     assert _redactions(pair) > 100
 
 
-def _dump_requests() -> list[bytes]:
-    """Every peer dump in ../shared/span-samples, as the normalize tests load them."""
-    dialects = sorted(SAMPLES.glob("dialects/*/*.json"))
-    vercel = sorted(SAMPLES.glob("vercel-ai-sdk-v6/*.json"))
-    assert len(dialects) >= 10, "the span-sample dumps were not found"
-    requests = [dialect_request(path.parent.name, path.stem) for path in dialects]
-    requests += [vercel_request(path.name) for path in vercel]
-    return [request.SerializeToString() for request in requests]
-
-
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_span_dumps_as_they_are(name: str) -> None:
     pair = Pair(CONFIGS[name])
-    for body in _dump_requests():
+    for body in dump_requests():
         pair.check(body)
 
 
@@ -252,7 +243,16 @@ def test_a_failing_json_fallback_withholds_that_value_only() -> None:
         raise RuntimeError("fallback bug")
 
     redactor = genai_lens_native.Redactor(
-        ["email"], "placeholder", None, [], [], True, False, *python_char_classes(), failing_fallback
+        ["email"],
+        "placeholder",
+        None,
+        [],
+        [],
+        list(DEFAULT_ALLOW_KEYS),
+        list(DEFAULT_DENY_KEYS),
+        False,
+        *python_char_classes(),
+        failing_fallback,
     )
     document = json.dumps({"jane.doe@example.com": "a finding in a key needs the Python parser"})
     body = build_request(

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from genai_lens.processor.redact.detectors import BUILTIN_DETECTORS
+from genai_lens.processor.redact.keys import DEFAULT_ALLOW_KEYS, DEFAULT_DENY_KEYS
 from genai_lens.processor.redact.scanner import Finding
 from genai_lens.processor.redact.stage import ERRORS_METRIC, REDACTIONS_METRIC, RedactStage
 
@@ -58,7 +59,8 @@ class NativeRedact:
             config.hash_key,
             list(config.allow_keys),
             list(config.deny_keys),
-            config.default_keys,
+            list(DEFAULT_ALLOW_KEYS) if config.default_keys else [],
+            list(DEFAULT_DENY_KEYS) if config.default_keys else [],
             content.scanner._gate_index is not None,
             *python_char_classes(),
             json_fallback,

@@ -12,57 +12,6 @@ pub enum KeyAction {
     Deny,
 }
 
-pub const DEFAULT_ALLOW_KEYS: &[&str] = &[
-    "gen_ai.operation.name",
-    "gen_ai.provider.name",
-    "gen_ai.system",
-    "gen_ai.request.model",
-    "gen_ai.response.model",
-    "gen_ai.response.id",
-    "gen_ai.response.finish_reasons",
-    "gen_ai.output.type",
-    "gen_ai.token.type",
-    "gen_ai.request.encoding_formats",
-    "gen_ai.conversation.id",
-    "gen_ai.agent.id",
-    "gen_ai.agent.name",
-    "gen_ai.tool.name",
-    "gen_ai.tool.type",
-    "gen_ai.tool.call.id",
-    "gen_ai.data_source.id",
-    "openai.request.service_tier",
-    "openai.response.service_tier",
-    "openai.response.system_fingerprint",
-    "llm.model_name",
-    "llm.provider",
-    "llm.system",
-    "llm.request.type",
-    "openinference.span.kind",
-    "input.mime_type",
-    "output.mime_type",
-    "traceloop.span.kind",
-    "server.address",
-    "server.port",
-    "url.scheme",
-    "http.request.method",
-    "http.response.status_code",
-    "error.type",
-    "db.system",
-    "db.system.name",
-    "db.operation.name",
-    "db.collection.name",
-    "genai_lens.*",
-];
-
-pub const DEFAULT_DENY_KEYS: &[&str] = &[
-    "http.request.header.authorization",
-    "http.request.header.proxy-authorization",
-    "http.request.header.cookie",
-    "http.request.header.x-api-key",
-    "http.request.header.api-key",
-    "http.response.header.set-cookie",
-];
-
 #[derive(Debug)]
 enum Token {
     Star,
@@ -212,15 +161,20 @@ pub struct KeyPolicy {
 }
 
 impl KeyPolicy {
-    pub fn new(allow: &[String], deny: &[String], use_defaults: bool) -> KeyPolicy {
-        let mut layers = vec![
+    /// The user's lists, then the default ones (`keys.py` owns them and passes them in; empty when the
+    /// config turns the defaults off).
+    pub fn new(
+        allow: &[String],
+        deny: &[String],
+        default_allow: &[String],
+        default_deny: &[String],
+    ) -> KeyPolicy {
+        let layers = vec![
             (KeyList::new(deny), KeyAction::Deny),
             (KeyList::new(allow), KeyAction::Allow),
+            (KeyList::new(default_deny), KeyAction::Deny),
+            (KeyList::new(default_allow), KeyAction::Allow),
         ];
-        if use_defaults {
-            layers.push((KeyList::new(DEFAULT_DENY_KEYS), KeyAction::Deny));
-            layers.push((KeyList::new(DEFAULT_ALLOW_KEYS), KeyAction::Allow));
-        }
         KeyPolicy { layers }
     }
 

@@ -56,7 +56,7 @@ impl Redactor {
     /// `hash_key`); `gate_index`: whether the Python scanner has its Hyperscan gate index;
     /// `word_ranges`/`digit_ranges`: the non-ASCII code point ranges of Python's `\w` and `\d`.
     #[new]
-    #[pyo3(signature = (detectors, mode, hash_key, allow_keys, deny_keys, default_keys, gate_index, word_ranges, digit_ranges, json_fallback=None))]
+    #[pyo3(signature = (detectors, mode, hash_key, allow_keys, deny_keys, default_allow_keys, default_deny_keys, gate_index, word_ranges, digit_ranges, json_fallback=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         detectors: Vec<String>,
@@ -64,7 +64,8 @@ impl Redactor {
         hash_key: Option<Vec<u8>>,
         allow_keys: Vec<String>,
         deny_keys: Vec<String>,
-        default_keys: bool,
+        default_allow_keys: Vec<String>,
+        default_deny_keys: Vec<String>,
         gate_index: bool,
         word_ranges: Vec<(u32, u32)>,
         digit_ranges: Vec<(u32, u32)>,
@@ -85,7 +86,12 @@ impl Redactor {
         Ok(Redactor {
             scanner: Scanner::new(&detectors, gate_index, classes),
             replacer,
-            policy: KeyPolicy::new(&allow_keys, &deny_keys, default_keys),
+            policy: KeyPolicy::new(
+                &allow_keys,
+                &deny_keys,
+                &default_allow_keys,
+                &default_deny_keys,
+            ),
             decisions: Mutex::new(Decisions::default()),
             json_fallback,
         })

@@ -86,7 +86,7 @@ fn key_globs_follow_python_fnmatch() {
         ("[!]]", "a", true),
     ];
     for &(pattern, key, want) in GLOBS {
-        let policy = KeyPolicy::new(&[pattern.to_string()], &[], false);
+        let policy = KeyPolicy::new(&[pattern.to_string()], &[], &[], &[]);
         assert_eq!(
             policy.action(key) == KeyAction::Allow,
             want,
