@@ -272,14 +272,6 @@ def test_read_present_on_other_views_goes_through_get_many() -> None:
     assert found[0][0] is native.views[0] and found[1][0] is upb.views[0]
 
 
-def test_string_items(side: Side) -> None:
-    view = side.views[0]
-    assert view.string_items("s") == ["text ü"]
-    assert view.string_items("arr") == ["a", "", "", "", "", ""]  # non-string items read as ""
-    for key in ("i", "kv", "none", "unset", "missing"):
-        assert view.string_items(key) == []
-
-
 def test_resource_reads_and_identity(side: Side) -> None:
     first, second, other = side.views
     assert first.resource_get("service.name") == "checkout" and other.resource_get("service.name") == "search"

@@ -4,7 +4,7 @@ Stages work on OTLP protobuf messages directly (no conversion to SDK objects). L
 protobuf ``repeated KeyValue`` is a linear scan, so the pipeline builds one :class:`SpanView` per span
 and every stage reads and writes through it; the index is kept in step with the message. Scalar values
 read through :meth:`SpanView.get` are cached too (several stages read the same model and usage keys); a
-stage that edits values behind the view's back (``get_any``, or the message itself) must say so with
+stage that edits values behind the view's back (the message itself) must say so with
 :meth:`SpanView.forget_values`.
 """
 
@@ -142,28 +142,6 @@ class SpanView:
                     found.append((view, view.get_many(keys, default)))
                     break
         return found
-
-    def get_any(self, key: str) -> AnyValue | None:
-        """The raw ``AnyValue`` (no copy), for stages that edit values in place."""
-        i = self._index.get(key)
-        if i is None:
-            return None
-        self._values.pop(key, None)  # the caller may edit it
-        return self.span.attributes[i].value
-
-    def string_items(self, key: str) -> list[str]:
-        """The strings of ``key``: a string gives itself, an array its items (a non-string item reads as
-        ``""``), anything else none. Read from the message: cheaper than converting an array to a list."""
-        i = self._index.get(key)
-        if i is None:
-            return []
-        value = self.span.attributes[i].value
-        kind = value.WhichOneof("value")
-        if kind == "array_value":
-            return [item.string_value for item in value.array_value.values]
-        if kind == "string_value":
-            return [value.string_value]
-        return []
 
     def prefixed_items(self, prefixes: tuple[str, ...]) -> list[tuple[str, AttributeValue]]:
         """``(key, value)`` of the attributes whose key starts with one of ``prefixes``, in message order

@@ -70,8 +70,7 @@ def categorical_flags(
 def _finish_reasons(value: object) -> set[str]:
     """The string values of ``gen_ai.response.finish_reasons`` (a string or an array), lower-cased.
 
-    A non-string array item reads as "" (as ``SpanView.string_items`` gives it), which is in neither
-    reason set.
+    A non-string array item reads as "", which is in neither reason set.
     """
     if isinstance(value, list):
         if len(value) == 1:  # the usual one reason, without a comprehension's frame

@@ -81,18 +81,7 @@ def read_genai(spans: Sequence[SpanView], keys: tuple[str, ...]) -> list[tuple[S
     (``read_present``): on a native batch one Rust call, instead of one per span and stage."""
     if not spans:
         return []
-    read_present = getattr(type(spans[0]), "read_present", SpanView.read_present)
-    return read_present(spans, keys, ABSENT, len(GENAI_KEYS))
-
-
-def is_genai_span(span: SpanView) -> bool:
-    """:func:`is_genai` of ``span``."""
-    return is_genai(*span.get_many(GENAI_KEYS, ABSENT))
-
-
-def is_model_call(span: SpanView) -> bool:
-    """:func:`is_model_call_of` of ``span``."""
-    return is_model_call_of(*span.get_many(GENAI_KEYS, ABSENT))
+    return type(spans[0]).read_present(spans, keys, ABSENT, len(GENAI_KEYS))
 
 
 def as_count(value: AttributeValue | object) -> int | None:
@@ -165,8 +154,3 @@ def usage_of(values: Sequence[object]) -> TokenUsage:
 
 
 _new_usage = tuple.__new__  # a TokenUsage from its five fields, without NamedTuple's keyword handling
-
-
-def read_usage(span: SpanView) -> TokenUsage:
-    """The span's counts, in one read."""
-    return usage_of(span.get_many(USAGE_KEYS, ABSENT))

@@ -106,26 +106,3 @@ fn value_from_python(value: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         value.get_type().name()?
     )))
 }
-
-/// The string items of a string or array value (a non-string array item reads as `""`, as upb's
-/// `string_value` of another kind does); nothing for any other kind or an absent value.
-pub fn string_items<'py>(
-    py: Python<'py>,
-    value: Option<&AnyValue>,
-) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    match value.and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => list.append(PyString::new(py, s))?,
-        Some(Value::ArrayValue(array)) => {
-            for item in &array.values {
-                let text = match &item.value {
-                    Some(Value::StringValue(s)) => s.as_str(),
-                    _ => "",
-                };
-                list.append(PyString::new(py, text))?;
-            }
-        }
-        _ => {}
-    }
-    Ok(list)
-}

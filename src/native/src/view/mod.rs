@@ -105,6 +105,22 @@ impl NativeSpanView {
     }
 }
 
+/// `[(key, value), ...]` of `attributes`, in order, values converted as `get` converts them.
+fn item_list<'py, 'a>(
+    py: Python<'py>,
+    attributes: impl Iterator<Item = &'a KeyValue>,
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for kv in attributes {
+        let value = convert::to_python(py, kv.value.as_ref())?;
+        list.append(PyTuple::new(
+            py,
+            [PyString::new(py, &kv.key).into_any(), value],
+        )?)?;
+    }
+    Ok(list)
+}
+
 /// Replace the last `key` in place (keeping its position) or append it.
 fn put(attributes: &mut Vec<KeyValue>, key: &str, value: AnyValue) {
     match position(attributes, key) {
@@ -154,16 +170,6 @@ impl NativeSpanView {
         })
     }
 
-    /// The string items of `key` (a string: itself; an array: its items, non-strings as `""`).
-    fn string_items<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyList>> {
-        self.read(py, |span| {
-            convert::string_items(
-                py,
-                position(&span.attributes, key).and_then(|i| span.attributes[i].value.as_ref()),
-            )
-        })
-    }
-
     /// `(key, value)` of the attributes whose key starts with one of `prefixes`, in order (repeats kept):
     /// the indexed content keys, without converting the other values.
     fn prefixed_items<'py>(
@@ -172,17 +178,12 @@ impl NativeSpanView {
         prefixes: Vec<String>,
     ) -> PyResult<Bound<'py, PyList>> {
         self.read(py, |span| {
-            let list = PyList::empty(py);
-            for kv in &span.attributes {
-                if prefixes.iter().any(|p| kv.key.starts_with(p.as_str())) {
-                    let value = convert::to_python(py, kv.value.as_ref())?;
-                    list.append(PyTuple::new(
-                        py,
-                        [PyString::new(py, &kv.key).into_any(), value],
-                    )?)?;
-                }
-            }
-            Ok(list)
+            item_list(
+                py,
+                span.attributes
+                    .iter()
+                    .filter(|kv| prefixes.iter().any(|p| kv.key.starts_with(p.as_str()))),
+            )
         })
     }
 
@@ -272,17 +273,7 @@ impl NativeSpanView {
 
     /// `(key, value)` of every attribute in order, repeated keys included.
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        let list = self.read(py, |span| {
-            let list = PyList::empty(py);
-            for kv in &span.attributes {
-                let value = convert::to_python(py, kv.value.as_ref())?;
-                list.append(PyTuple::new(
-                    py,
-                    [PyString::new(py, &kv.key).into_any(), value],
-                )?)?;
-            }
-            Ok(list)
-        })?;
+        let list = self.read(py, |span| item_list(py, span.attributes.iter()))?;
         PyIterator::from_object(&list)
     }
 
