@@ -21,14 +21,16 @@ from genai_lens.processor.stage import NativeStep, Stage
 SWITCH = "GENAI_LENS_NATIVE"
 
 
-def native_module() -> ModuleType | None:
-    """The extension module, or ``None`` when it is not installed or switched off."""
+def native_module(*required: str) -> ModuleType | None:
+    """The extension module, or ``None`` when it is not installed, switched off, or lacks one of the
+    ``required`` names (a build from before that stage was ported)."""
     if os.environ.get(SWITCH, "").strip().lower() in ("0", "off", "false", "no"):
         return None
     try:
-        return importlib.import_module("genai_lens_native")
+        module = importlib.import_module("genai_lens_native")
     except ImportError:
         return None
+    return module if all(hasattr(module, name) for name in required) else None
 
 
 @dataclass(frozen=True)

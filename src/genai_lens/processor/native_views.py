@@ -29,10 +29,9 @@ class ViewStep:
 def view_step(stage: Stage) -> NativeStep | None:
     """``stage`` as a native step over views, or ``None`` when ``genai_lens_native`` (with views and their
     bulk reads and writes) is not available: an older build keeps the stage in Python."""
-    module = native_module()
+    module = native_module("NativeSpanView")
     if module is None or not hasattr(module.Batch, "views"):
         return None
-    view = getattr(module, "NativeSpanView", None)
-    if not all(hasattr(view, name) for name in ("get_many", "set_many", "read_present")):
+    if not all(hasattr(module.NativeSpanView, name) for name in ("get_many", "set_many", "read_present")):
         return None
     return ViewStep(stage)

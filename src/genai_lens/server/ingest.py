@@ -104,10 +104,11 @@ class Ingest:
 
     def accept(self, request: ExportTraceServiceRequest | Any, protocol: str, wire_size: int) -> IngestResult:
         """Validate, run the stages and queue a decoded request (from :meth:`decode`), or refuse it."""
-        if isinstance(request, ExportTraceServiceRequest):
+        native = None if isinstance(request, ExportTraceServiceRequest) else self.native
+        if native is None:
             rejected, message = reject_invalid_spans(request)
             spans = count_spans(request)
-        else:  # a native Batch
+        else:  # a native Batch (only decode() makes one, and only with a plan)
             rejected, message = request.reject_invalid_spans()
             spans = request.span_count()
         self.stats.add("genai_lens_spans_received_total", spans + rejected, protocol=protocol)
@@ -117,11 +118,11 @@ class Ingest:
             return IngestResult(True, rejected, message)
         if not self.queue.has_room(wire_size):
             return self._refuse(spans, "queue_full")
-        if self.native is not None and not isinstance(request, ExportTraceServiceRequest):
-            payload = self._run_native(self.native, request)
-        else:
+        if native is None:
             self.run_stages(request)
             payload = request.SerializeToString()
+        else:
+            payload = self._run_native(native, request, spans)
         refusal = self.queue.offer(payload, spans)
         if refusal is not None:
             return self._refuse(spans, refusal)
@@ -140,9 +141,8 @@ class Ingest:
         with self._pipeline_lock:
             self._run_python(zip(self.stage_names, self.pipeline.stages, strict=True), views)
 
-    def _run_native(self, plan: NativePlan, batch: Any) -> bytes:
+    def _run_native(self, plan: NativePlan, batch: Any, count: int) -> bytes:
         """The native steps on the batch, then the Python stages (if any) on its upb decoding; the payload."""
-        count = batch.span_count()
         with self._pipeline_lock:
             for name, step in plan.native:
                 self._run_stage(name, step.run, batch, count)

@@ -16,20 +16,12 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from genai_lens.processor.native_pipeline import native_module
 from genai_lens.processor.span_view import SpanView
 from genai_lens.processor.stats import Stats
 
 if TYPE_CHECKING:
     from genai_lens.processor.normalize.stage import NormalizeStage
-
-
-def load_native() -> Any | None:
-    """The ``genai_lens_native`` module, or ``None`` when it is not installed (or lacks this stage)."""
-    try:
-        import genai_lens_native
-    except ImportError:
-        return None
-    return genai_lens_native if hasattr(genai_lens_native, "Normalizer") else None
 
 
 class NativeNormalize:
@@ -67,7 +59,7 @@ class NativeNormalize:
 
 def native_normalize(stage: NormalizeStage, dialects: Sequence[str], stats: Stats) -> NativeNormalize | None:
     """The native step for ``stage``, or ``None`` without the extension."""
-    native = load_native()
+    native = native_module("Normalizer")
     if native is None:
         return None
     return NativeNormalize(stage, native, dialects, stats)

@@ -14,6 +14,7 @@ import re
 import sys
 from typing import Any
 
+from genai_lens.processor.native_pipeline import native_module
 from genai_lens.processor.redact.detectors import BUILTIN_DETECTORS
 from genai_lens.processor.redact.keys import DEFAULT_ALLOW_KEYS, DEFAULT_DENY_KEYS
 from genai_lens.processor.redact.scanner import Finding
@@ -81,10 +82,7 @@ def native_redact(stage: RedactStage) -> NativeRedact | None:
     redact module) or a detector is not one of the built-ins (the native core only knows those)."""
     if not all(any(d is builtin for builtin in BUILTIN_DETECTORS) for d in stage.config.detectors):
         return None
-    try:
-        import genai_lens_native
-    except ImportError:
+    native = native_module("Redactor")
+    if native is None:
         return None
-    if not hasattr(genai_lens_native, "Redactor"):
-        return None
-    return NativeRedact(stage, genai_lens_native)
+    return NativeRedact(stage, native)
