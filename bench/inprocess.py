@@ -133,21 +133,26 @@ class PipelineBench:
         now = time.thread_time()
         self._add("span_views", now - t)
         for name, stage in zip(self.names, self.pipeline.stages, strict=True):
-            t = now
-            profiler = self.profilers.get(name)
-            if profiler is not None:
-                profiler.enable()
-            stage.process_batch(views)
-            if profiler is not None:
-                profiler.disable()
-            now = time.thread_time()
-            self._add(f"stage:{name}", now - t)
-        t = now
-        payload = request.SerializeToString()
-        self.queue.offer(payload, spans)
-        self.queue.ack(self.queue.take(1 << 30, 1 << 40, 0.0, 0.0))
+            now = self._stage(name, stage.process_batch, views, now)
+        return self._queue(request.SerializeToString, spans, now)
+
+    def _stage(self, name: str, run: Callable[[Any], None], spans: Any, started: float) -> float:
+        """Run one stage (profiled when :meth:`profile` asked for it), add its time; the time after it."""
+        profiler = self.profilers.get(name)
+        if profiler is not None:
+            profiler.enable()
+        run(spans)
+        if profiler is not None:
+            profiler.disable()
         now = time.thread_time()
-        self._add("encode+queue", now - t)
+        self._add(f"stage:{name}", now - started)
+        return now
+
+    def _queue(self, encode: Callable[[], bytes], spans: int, started: float) -> int:
+        """Encode, queue and hand the request to a consumer, as ``Ingest`` and delivery do; its span count."""
+        self.queue.offer(encode(), spans)
+        self.queue.ack(self.queue.take(1 << 30, 1 << 40, 0.0, 0.0))
+        self._add("encode+queue", time.thread_time() - started)
         return spans
 
     def _native_step(self, plan: NativePlan, body: bytes) -> int:
@@ -162,30 +167,16 @@ class PipelineBench:
         now = time.thread_time()
         self._add("validate", now - t)
         for name, native_step in plan.native:
-            t = now
-            native_step.run(batch)
-            now = time.thread_time()
-            self._add(f"stage:{name}", now - t)
-        t = now
-        if plan.python:
-            request = ExportTraceServiceRequest.FromString(batch.encode())
-            views = span_views(request)
-            now = time.thread_time()
-            self._add("to upb+span_views", now - t)
-            for name, stage in plan.python:
-                t = now
-                stage.process_batch(views)
-                now = time.thread_time()
-                self._add(f"stage:{name}", now - t)
-            t = now
-            payload = request.SerializeToString()
-        else:
-            payload = batch.encode()
-        self.queue.offer(payload, spans)
-        self.queue.ack(self.queue.take(1 << 30, 1 << 40, 0.0, 0.0))
-        now = time.thread_time()
-        self._add("encode+queue", now - t)
-        return spans
+            now = self._stage(name, native_step.run, batch, now)
+        if not plan.python:
+            return self._queue(batch.encode, spans, now)
+        request = ExportTraceServiceRequest.FromString(batch.encode())
+        views = span_views(request)
+        t, now = now, time.thread_time()
+        self._add("to upb+span_views", now - t)
+        for name, stage in plan.python:
+            now = self._stage(name, stage.process_batch, views, now)
+        return self._queue(request.SerializeToString, spans, now)
 
     def rate(self, bodies: Sequence[bytes], seconds: float, warm_up: bool = True) -> dict[str, Any]:
         if warm_up:  # stage caches, price look-ups, anomaly baselines
